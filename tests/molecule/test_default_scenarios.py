@@ -1,0 +1,39 @@
+"""Every role's Molecule `default` scenario (render mode on localhost) passes.
+
+Scenarios are discovered, so a new role is tested as soon as it has molecule/default.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+SCENARIOS = sorted(p.parent.parent.parent.name for p in ROLES.glob("*/molecule/default/molecule.yml"))
+
+
+def test_every_role_has_a_default_and_a_kind_scenario():
+    roles = sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir())
+    library_roles = {"platform_defaults"}  # variables only: nothing to converge
+    missing_default = [r for r in roles if r not in library_roles and r not in SCENARIOS]
+    assert not missing_default, f"roles without molecule/default: {missing_default}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("role", SCENARIOS)
+def test_molecule_default_scenario(role, tool_env, tmp_path):
+    env = dict(tool_env, MOLECULE_NO_LOG="false", ANSIBLE_NOCOLOR="1")
+    result = subprocess.run(
+        ["molecule", "test", "--scenario-name", "default"],
+        cwd=ROLES / role,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = result.stdout + result.stderr
+    (tmp_path / "molecule.log").write_text(output)
+    assert result.returncode == 0, f"molecule test failed for {role}:\n{output[-6000:]}"
+    assert "idempotence" in output and "Executed: Successful" in output
