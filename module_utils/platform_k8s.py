@@ -95,6 +95,13 @@ class K8sClient:
         except ApiException as exc:
             raise self._error(exc, f"{plural}.{group} {namespace}/{name}") from exc
 
+    def get_cluster_custom(self, group, version, plural, name):
+        """Read a cluster-scoped custom object (e.g. a ClusterSecretStore)."""
+        try:
+            return self.custom.get_cluster_custom_object(group, version, plural, name)
+        except ApiException as exc:
+            raise self._error(exc, f"{plural}.{group} {name}") from exc
+
     def list_custom(self, group, version, plural, namespace, label_selector=None):
         try:
             result = self.custom.list_namespaced_custom_object(

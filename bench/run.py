@@ -1,0 +1,239 @@
+"""Benchmark: the full service vs a bare aiohttp app (the ceiling) vs FastAPI on uvicorn.
+
+One run, one machine, one load generator, one request body. Each server is a single process
+pinned to CPU 0 and the load generator to CPU 1 (when taskset and two CPUs exist). Prints req/s,
+p50 and p99 for each, the ratios, then the full service's p99 at half its peak rate (paced load).
+
+Usage: .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--json out.json]
+Timings are reported, never asserted: the machine may be shared and the numbers noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+KEY = "bench-key"
+BODY = json.dumps({"instances": [[0.5, -1.0, 2.0, 0.0, 1.5, -0.5, 3.0, 0.25]]})
+TARGETS = {"full_vs_bare": 0.8, "full_vs_fastapi": 2.0, "p99_half_peak_ms": 10.0}
+
+
+@dataclass
+class Result:
+    name: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pin(cpu: int) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(cpu)]
+    return []
+
+
+def start_server(name: str, port: int, workdir: Path) -> subprocess.Popen:
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    if name == "full":
+        keys = workdir / "keys.json"
+        keys.write_text(json.dumps({"keys": ["other-key", KEY]}))
+        env.update(
+            MODEL_API_HOST="127.0.0.1",
+            MODEL_API_PORT=str(port),
+            MODEL_API_API_KEYS_FILE=str(keys),
+            MODEL_API_DRAIN_SECONDS="0",
+        )
+        cmd = [str(bindir / "model-api")]
+    elif name == "bare":
+        cmd = [sys.executable, str(HERE / "bare_app.py"), str(port)]
+    else:
+        cmd = [sys.executable, str(HERE / "fastapi_app.py"), str(port)]
+    # The full service's JSON logs go to a file, as a container runtime would collect them.
+    log = (workdir / f"{name}.log").open("w")
+    proc = subprocess.Popen([*pin(0), *cmd], env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"{name} server did not start; see {log.name}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+# ------------------------------------------------------------------------------------- wrk
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[%(body)s]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %(key)s"
+local pace_ms = %(pace_ms)f
+function delay()
+  if pace_ms <= 0 then return 0 end
+  return pace_ms * (0.5 + math.random())
+end
+function done(summary, latency, requests)
+  local errors = summary.errors.status + summary.errors.connect + summary.errors.read
+    + summary.errors.write + summary.errors.timeout
+  io.write(string.format("RESULT %%d %%f %%f %%f %%d\\n", summary.requests,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors))
+end
+"""
+
+
+def run_wrk(port: int, duration: float, connections: int, workdir: Path, rate: float = 0) -> Result:
+    pace_ms = connections / rate * 1000 if rate else 0
+    script = workdir / "bench.lua"
+    script.write_text(WRK_SCRIPT % {"body": BODY, "key": KEY, "pace_ms": pace_ms})
+    cmd = [*pin(1), "wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", str(script)]
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}/v1/predict"],
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
+    match = re.search(r"RESULT (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", out)
+    if not match:
+        raise SystemExit(f"cannot parse wrk output:\n{out}")
+    requests, seconds, p50, p99, errors = match.groups()
+    return Result("", int(requests) / float(seconds), float(p50), float(p99), int(errors))
+
+
+# ------------------------------------------------ fallback: aiohttp closed-loop generator
+async def _closed_loop(port: int, duration: float, connections: int) -> Result:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    url = f"http://127.0.0.1:{port}/v1/predict"
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {KEY}"}
+    end = time.perf_counter() + duration
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections)) as s:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < end:
+                start = time.perf_counter()
+                async with s.post(url, data=BODY, headers=headers) as resp:
+                    await resp.read()
+                    errors += resp.status != 200
+                latencies.append(time.perf_counter() - start)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(connections)))
+        elapsed = time.perf_counter() - began
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return Result("", len(latencies) / elapsed, pick(0.5), pick(0.99), errors)
+
+
+def load(port: int, duration: float, connections: int, workdir: Path, rate: float = 0) -> Result:
+    if shutil.which("wrk"):
+        return run_wrk(port, duration, connections, workdir, rate)
+    if rate:
+        raise SystemExit("paced load needs wrk (apt-get install wrk)")
+    return asyncio.run(_closed_loop(port, duration, connections))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    generator = "wrk" if shutil.which("wrk") else "aiohttp closed-loop (wrk not installed)"
+    print(
+        f"load generator: {generator}; pinning: {' '.join(pin(0)) or 'none'} / "
+        f"{' '.join(pin(1)) or 'none'}; {args.connections} connections; {args.duration:g}s each"
+    )
+    results: dict[str, Result] = {}
+    with tempfile.TemporaryDirectory(prefix="model-api-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in ("full", "bare", "fastapi"):
+            port = free_port()
+            proc = start_server(name, port, workdir)
+            try:
+                load(port, args.warmup, args.connections, workdir)
+                result = load(port, args.duration, args.connections, workdir)
+                result.name = name
+                results[name] = result
+                if name == "full":
+                    half = result.rps / 2
+                    paced = load(port, args.duration, args.connections, workdir, rate=half)
+                    paced.name = "full@half-peak"
+            finally:
+                stop_server(proc)
+
+    print(f"\n{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    for result in (*results.values(), paced):
+        print(
+            f"{result.name:<16}{result.rps:>10.0f}{result.p50_ms:>10.2f}"
+            f"{result.p99_ms:>10.2f}{result.errors:>8}"
+        )
+    full_vs_bare = results["full"].rps / results["bare"].rps
+    full_vs_fastapi = results["full"].rps / results["fastapi"].rps
+    checks = {
+        "full_vs_bare": (full_vs_bare, full_vs_bare >= TARGETS["full_vs_bare"]),
+        "full_vs_fastapi": (full_vs_fastapi, full_vs_fastapi >= TARGETS["full_vs_fastapi"]),
+        "p99_half_peak_ms": (paced.p99_ms, paced.p99_ms < TARGETS["p99_half_peak_ms"]),
+    }
+    print(f"\nfull / bare    = {full_vs_bare:.2f}x (target >= {TARGETS['full_vs_bare']}x)")
+    print(f"full / fastapi = {full_vs_fastapi:.2f}x (target >= {TARGETS['full_vs_fastapi']}x)")
+    print(
+        f"full p99 at {paced.rps:.0f} req/s (half peak) = {paced.p99_ms:.2f} ms "
+        f"(target < {TARGETS['p99_half_peak_ms']} ms)"
+    )
+    missed = [name for name, (_, ok) in checks.items() if not ok]
+    print("targets: " + ("all met" if not missed else "missed: " + ", ".join(missed)))
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "generator": generator,
+                    "results": [asdict(r) for r in (*results.values(), paced)],
+                    "ratios": {k: v for k, (v, _) in checks.items()},
+                    "missed": missed,
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to this platform
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: argo_rollout
+short_description: The verbs of the Argo Rollouts kubectl plugin for Ansible
+description:
+  - Reads and drives an Argo Rollouts C(Rollout) like C(kubectl argo rollouts) does, without the
+    plugin binary.
+  - C(status) reports the phase (computed like the plugin), the step, the canary and stable
+    weights, the stable and canary pod template hashes, and the AnalysisRuns of the current
+    revision with their metric results.
+  - C(set_image) patches the image of one container of C(spec.template).
+  - C(promote) clears the pause conditions (one step), or sets C(status.promoteFull) with
+    I(full=true). C(abort) sets C(status.abort). C(retry) clears C(status.abort), after which the
+    controller starts the steps again.
+  - C(wait) polls until the phase is one of I(wait_for), failing on I(timeout) or when the
+    rollout becomes Degraded and Degraded was not asked for.
+  - Status changes go to the C(status) subresource, like the plugin.
+  - In check mode nothing is written; the result says what would change.
+options:
+  name:
+    description: Name of the Rollout.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the Rollout.
+    type: str
+    required: true
+  state:
+    description: The verb.
+    type: str
+    default: status
+    choices: [status, set_image, promote, abort, retry, wait]
+    aliases: [action]
+  container:
+    description: Container whose image C(set_image) changes.
+    type: str
+  image:
+    description: New image for C(set_image).
+    type: str
+  full:
+    description: With C(promote), skip the remaining steps, pauses and analysis.
+    type: bool
+    default: false
+  wait_for:
+    description:
+      - Phases that end C(wait). Degraded ends it too, as a failure unless listed here.
+    type: list
+    elements: str
+    default: [Healthy]
+  timeout:
+    description: Seconds C(wait) polls before it fails.
+    type: int
+    default: 600
+  poll_interval:
+    description: Seconds between two reads while waiting.
+    type: int
+    default: 5
+  kubeconfig:
+    description: Path to a kubeconfig; the default resolution when omitted.
+    type: path
+    aliases: [kubeconfig_path]
+  context:
+    description: Kubeconfig context.
+    type: str
+  host:
+    description: API server URL (with I(api_key)) instead of a kubeconfig.
+    type: str
+  api_key:
+    description: Bearer token for I(host).
+    type: str
+  validate_certs:
+    description: Verify the API server certificate.
+    type: bool
+    default: true
+    aliases: [verify_ssl]
+  ca_cert:
+    description: CA bundle for the API server.
+    type: path
+    aliases: [ssl_ca_cert]
+requirements: [kubernetes]
+author: Platform team
+"""
+
+EXAMPLES = r"""
+- name: Read the rollout like `kubectl argo rollouts get rollout model-api`
+  argo_rollout:
+    name: model-api
+    namespace: model-api
+  register: rollout
+
+- name: Ensure the canary runs the new image
+  argo_rollout:
+    name: model-api
+    namespace: model-api
+    state: set_image
+    container: model-api
+    image: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-platform/model-api:1.4.0
+
+- name: Wait until the rollout is Healthy or paused at a step
+  argo_rollout:
+    name: model-api
+    namespace: model-api
+    state: wait
+    wait_for: [Healthy, Paused]
+    timeout: 900
+
+- name: Promote one step
+  argo_rollout:
+    name: model-api
+    namespace: model-api
+    state: promote
+
+- name: Abort the rollout (traffic goes back to the stable ReplicaSet)
+  argo_rollout:
+    name: model-api
+    namespace: model-api
+    state: abort
+"""
+
+RETURN = r"""
+rollout:
+  description: The rollout's status after the verb (see docs/canary.md for every field).
+  returned: success
+  type: dict
+  contains:
+    phase: {description: Healthy, Progressing, Paused or Degraded, type: str}
+    message: {description: The phase message, type: str}
+    aborted: {description: status.abort, type: bool}
+    step_index: {description: Current step index (null without steps), type: int}
+    step_total: {description: Number of canary steps, type: int}
+    weights: {description: "{canary, stable, source: status|computed}", type: dict}
+    stable_hash: {description: Pod template hash of the stable ReplicaSet, type: str}
+    canary_hash: {description: Pod template hash of the desired (canary) ReplicaSet, type: str}
+    analysis_runs: {description: AnalysisRuns of the current revision with metric results, type: list}
+    failing_metric: {description: First failed, errored or inconclusive metric, or null, type: dict}
+  sample:
+    phase: Paused
+    message: CanaryPauseStep
+    step_index: 1
+    step_total: 7
+    weights: {canary: 10, stable: 90, source: status}
+patches:
+  description: The merge patches sent (or, in check mode, that would be sent).
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds spent waiting (C(wait) only).
+  returned: when state is wait
+  type: float
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible.module_utils.argo_rollouts import (
+    ANALYSIS_RUNS,
+    DEGRADED,
+    GROUP,
+    PHASES,
+    ROLLOUTS,
+    VERSION,
+    RolloutActionError,
+    abort_patch,
+    apply_merge_patch,
+    promote_patches,
+    retry_patch,
+    rollout_summary,
+    set_image_patch,
+    wait_outcome,
+)
+from ansible.module_utils.platform_k8s import (
+    K8S_CONNECTION_ARGS,
+    K8sClient,
+    NotFoundError,
+    PlatformModuleError,
+    connection_params,
+)
+
+VERBS = {
+    "status": "read",
+    "set_image": "set the image of",
+    "promote": "promote",
+    "abort": "abort",
+    "retry": "retry",
+    "wait": "wait for",
+}
+
+
+class RolloutTimeout(PlatformModuleError):
+    """wait ran out of time or saw an unexpected phase; carries the last summary."""
+
+    def __init__(self, message, summary):
+        super().__init__(message)
+        self.summary = summary
+
+
+class Rollouts:
+    """The verbs, on top of a K8sClient."""
+
+    def __init__(self, client, namespace, name):
+        self.client = client
+        self.namespace = namespace
+        self.name = name
+
+    def get(self):
+        return self.client.get_custom(GROUP, VERSION, ROLLOUTS, self.namespace, self.name)
+
+    def summary(self, rollout=None):
+        rollout = rollout if rollout is not None else self.get()
+        try:
+            runs = self.client.list_custom(GROUP, VERSION, ANALYSIS_RUNS, self.namespace)
+        except NotFoundError:
+            runs = []
+        return rollout_summary(rollout, runs)
+
+    def patch(self, patch, subresource=None):
+        return self.client.patch_custom(
+            GROUP, VERSION, ROLLOUTS, self.namespace, self.name, patch, subresource=subresource
+        )
+
+    def patch_status(self, patch):
+        """Status subresource first; a 404 there means a controller without it (v0.9)."""
+        try:
+            return self.patch(patch, subresource="status")
+        except NotFoundError:
+            return self.patch(patch)
+
+    def wait(self, wait_for, timeout, poll_interval, sleep=None, clock=None):
+        sleep = sleep or time.sleep
+        clock = clock or time.monotonic
+        start = clock()
+        while True:
+            summary = self.summary()
+            outcome = wait_outcome(summary, wait_for)
+            elapsed = round(clock() - start, 1)
+            if outcome == "done":
+                return summary, elapsed
+            if outcome == "unexpected":
+                raise RolloutTimeout(
+                    f"rollout is {DEGRADED}: {summary['message'] or 'no message'}", summary
+                )
+            if elapsed >= timeout:
+                raise RolloutTimeout(
+                    f"timed out after {timeout}s waiting for {'/'.join(wait_for)}; phase is "
+                    f"{summary['phase']}: {summary['message'] or 'no message'}",
+                    summary,
+                )
+            sleep(poll_interval)
+
+
+def run(module, client, sleep=None, clock=None):
+    """Perform the verb; return the exit_json keyword arguments."""
+    params = module.params
+    rollouts = Rollouts(client, params["namespace"], params["name"])
+    state = params["state"]
+    if state == "wait":
+        summary, elapsed = rollouts.wait(
+            params["wait_for"], params["timeout"], params["poll_interval"], sleep, clock
+        )
+        return dict(changed=False, rollout=summary, patches=[], elapsed=elapsed)
+
+    rollout = rollouts.get()
+    spec_patch, status_patch = None, None
+    if state == "set_image":
+        spec_patch = set_image_patch(rollout, params["container"], params["image"])
+    elif state == "promote":
+        spec_patch, status_patch = promote_patches(rollout, params["full"])
+    elif state == "abort":
+        status_patch = abort_patch(rollout)
+    elif state == "retry":
+        status_patch = retry_patch(rollout)
+    patches = [p for p in (spec_patch, status_patch) if p is not None]
+    if not patches:
+        return dict(changed=False, rollout=rollouts.summary(rollout), patches=[])
+    if module.check_mode:
+        predicted = rollout
+        for patch in patches:
+            predicted = apply_merge_patch(predicted, patch)
+        return dict(changed=True, rollout=rollouts.summary(predicted), patches=patches)
+    if status_patch is not None:
+        rollout = rollouts.patch_status(status_patch)
+    if spec_patch is not None:
+        rollout = rollouts.patch(spec_patch)
+    return dict(changed=True, rollout=rollouts.summary(rollout), patches=patches)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type="str", required=True),
+        namespace=dict(type="str", required=True),
+        state=dict(type="str", default="status", choices=list(VERBS), aliases=["action"]),
+        container=dict(type="str"),
+        image=dict(type="str"),
+        full=dict(type="bool", default=False),
+        wait_for=dict(type="list", elements="str", default=["Healthy"]),
+        timeout=dict(type="int", default=600),
+        poll_interval=dict(type="int", default=5),
+        **K8S_CONNECTION_ARGS,
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        required_if=[("state", "set_image", ("container", "image"))],
+        supports_check_mode=True,
+    )
+    params = module.params
+    what = f"Rollout {params['namespace']}/{params['name']}"
+    verb = VERBS[params["state"]]
+    unknown = [p for p in params["wait_for"] if p not in PHASES]
+    if unknown:
+        module.fail_json(
+            msg=f"Failed to {verb} {what}: wait_for has {unknown}; allowed: {list(PHASES)}"
+        )
+    try:
+        client = K8sClient(connection_params(params))
+        result = run(module, client)
+    except RolloutTimeout as exc:
+        module.fail_json(msg=f"Failed to {verb} {what}: {exc}", rollout=exc.summary)
+    except (PlatformModuleError, RolloutActionError) as exc:
+        module.fail_json(msg=f"Failed to {verb} {what}: {exc}")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to this platform
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: prometheus_query
+short_description: Run a Prometheus instant query and judge it against thresholds
+description:
+  - Calls C(/api/v1/query) of a Prometheus server (standard library only) and returns the samples.
+  - With I(min), I(max) or I(expect) it also returns a I(verdict) C(pass) or C(fail).
+  - An empty result or a NaN cannot be judged; the verdict is then C(none), with I(empty) or
+    I(nan) set, the same rule as the canary analysis (docs/ADRs/0005-analysis-semantics.md).
+  - An unreachable Prometheus fails the task unless I(fail_on_unreachable=false), which returns
+    C(reachable=false) instead.
+  - Read-only, so it runs unchanged in check mode.
+options:
+  url:
+    description: Prometheus base URL, for example C(http://kube-prometheus-stack-prometheus.monitoring.svc:9090).
+    type: str
+    required: true
+  query:
+    description: PromQL expression returning an instant vector or a scalar.
+    type: str
+    required: true
+  time:
+    description: Evaluation time (RFC 3339 or Unix seconds); now when omitted.
+    type: str
+  min:
+    description: Every sample must be greater than or equal to this.
+    type: float
+  max:
+    description: Every sample must be less than or equal to this.
+    type: float
+  expect:
+    description: One comparison every sample must satisfy.
+    type: dict
+    suboptions:
+      op:
+        description: Comparison.
+        type: str
+        required: true
+        choices: ['<', '<=', '>', '>=', '==', '!=']
+      value:
+        description: Right-hand side.
+        type: float
+        required: true
+  fail_on_verdict:
+    description: Fail the task when the verdict is C(fail).
+    type: bool
+    default: false
+  fail_on_unreachable:
+    description: Fail when Prometheus cannot be reached; else return C(reachable=false).
+    type: bool
+    default: true
+  timeout:
+    description: Seconds to wait for the answer.
+    type: int
+    default: 10
+  bearer_token:
+    description: Sent as C(Authorization: Bearer ...) when set.
+    type: str
+  headers:
+    description: Extra HTTP headers.
+    type: dict
+  validate_certs:
+    description: Verify the server certificate for https URLs.
+    type: bool
+    default: true
+requirements: []
+author: Platform team
+"""
+
+EXAMPLES = r"""
+- name: Find out whether the service's metrics reach Prometheus
+  prometheus_query:
+    url: http://kube-prometheus-stack-prometheus.monitoring.svc:9090
+    query: count(model_api_requests_total{namespace="model-api", service="model-api"})
+    expect: {op: ">", value: 0}
+    fail_on_unreachable: false
+  register: metrics_ready
+
+- name: Ensure the error ratio of the last 5 minutes is below 1 %
+  prometheus_query:
+    url: "{{ prometheus_url }}"
+    query: >-
+      sum(rate(model_api_requests_total{status=~"5.."}[5m]))
+      / sum(rate(model_api_requests_total[5m]))
+    max: 0.01
+    fail_on_verdict: true
+"""
+
+RETURN = r"""
+reachable:
+  description: Prometheus answered.
+  returned: always
+  type: bool
+value:
+  description: The first sample's value (NaN and infinities as strings), null when empty.
+  returned: when reachable
+  type: raw
+  sample: 0.998
+values:
+  description: Every sample, C({labels, value}).
+  returned: when reachable
+  type: list
+  elements: dict
+result_type:
+  description: vector or scalar.
+  returned: when reachable
+  type: str
+empty:
+  description: No series matched.
+  returned: when reachable
+  type: bool
+nan:
+  description: At least one sample is NaN.
+  returned: when reachable
+  type: bool
+verdict:
+  description: pass, fail, or none (no thresholds, empty or NaN).
+  returned: always
+  type: str
+reason:
+  description: Why the verdict is what it is, or why Prometheus is unreachable.
+  returned: always
+  type: str
+"""
+
+import math
+import ssl
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible.module_utils.prometheus import (
+    FAIL,
+    NONE,
+    PrometheusError,
+    PrometheusUnreachable,
+    instant_query,
+    json_safe,
+    judge,
+    parse_result,
+    thresholds,
+)
+
+
+def query(params):
+    """Run the query and judge it; returns the result dict. Raises PrometheusError."""
+    checks = thresholds(params["min"], params["max"], params["expect"])
+    headers = dict(params["headers"] or {})
+    if params["bearer_token"]:
+        headers["Authorization"] = f"Bearer {params['bearer_token']}"
+    context = None
+    if params["url"].startswith("https://") and not params["validate_certs"]:
+        context = ssl._create_unverified_context()  # noqa: S323 - the user asked for it
+    data = instant_query(
+        params["url"], params["query"], params["time"], params["timeout"], headers, context
+    )
+    result_type, samples = parse_result(data)
+    verdict, reason = judge(samples, checks)
+    return dict(
+        reachable=True,
+        result_type=result_type,
+        values=[{"labels": s["labels"], "value": json_safe(s["value"])} for s in samples],
+        value=json_safe(samples[0]["value"]) if samples else None,
+        empty=not samples,
+        nan=any(math.isnan(s["value"]) for s in samples),
+        verdict=verdict,
+        reason=reason,
+    )
+
+
+def main():
+    argument_spec = dict(
+        url=dict(type="str", required=True),
+        query=dict(type="str", required=True),
+        time=dict(type="str"),
+        min=dict(type="float"),
+        max=dict(type="float"),
+        expect=dict(
+            type="dict",
+            options=dict(
+                op=dict(type="str", required=True, choices=["<", "<=", ">", ">=", "==", "!="]),
+                value=dict(type="float", required=True),
+            ),
+        ),
+        fail_on_verdict=dict(type="bool", default=False),
+        fail_on_unreachable=dict(type="bool", default=True),
+        timeout=dict(type="int", default=10),
+        bearer_token=dict(type="str", no_log=True),
+        headers=dict(type="dict"),
+        validate_certs=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    try:
+        result = query(params)
+    except PrometheusUnreachable as exc:
+        if params["fail_on_unreachable"]:
+            module.fail_json(msg=f"Failed to query Prometheus: {exc}", reachable=False)
+        module.exit_json(changed=False, reachable=False, verdict=NONE, reason=str(exc))
+    except PrometheusError as exc:
+        module.fail_json(msg=f"Failed to query Prometheus: {exc}", reachable=True)
+    if params["fail_on_verdict"] and result["verdict"] == FAIL:
+        module.fail_json(msg=f"Failed to meet the threshold: {result['reason']}", **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

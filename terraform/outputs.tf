@@ -1,0 +1,46 @@
+################################################################################
+# Platform
+################################################################################
+
+# The contract with the Ansible side (CONTRIBUTING.md, "Terraform output consumed by Ansible").
+output "platform" {
+  description = "Everything Ansible needs about the platform, as one object."
+  value = {
+    name               = var.name
+    environment        = var.environment
+    region             = var.region
+    account_id         = local.account_id
+    vpc_id             = module.network.vpc_id
+    private_subnet_ids = module.network.private_subnet_ids
+    public_subnet_ids  = module.network.public_subnet_ids
+    cluster = {
+      name                       = module.eks.cluster_name
+      endpoint                   = module.eks.cluster_endpoint
+      certificate_authority_data = module.eks.cluster_certificate_authority_data
+      oidc_issuer_url            = module.eks.oidc_issuer_url
+      oidc_provider_arn          = module.eks.oidc_provider_arn
+      version                    = module.eks.cluster_version
+    }
+    addon_role_arns = {
+      aws_load_balancer_controller = try(module.addon_iam.role_arns.aws_load_balancer_controller, null)
+      cluster_autoscaler           = try(module.addon_iam.role_arns.cluster_autoscaler, null)
+      external_secrets             = try(module.addon_iam.role_arns.external_secrets, null)
+      cert_manager                 = try(module.addon_iam.role_arns.cert_manager, null)
+    }
+    ecr_repository_url = module.ecr.repository_url
+    kms_key_arn        = aws_kms_key.this.arn
+    secrets = {
+      service_api_keys = try(module.secrets.secrets.service_api_keys, null)
+      slack_webhooks   = try(module.secrets.secrets.slack_webhooks, null)
+    }
+    github_deploy_role_arn = module.github_oidc.role_arn
+    acm_certificate_arn    = module.acm.certificate_arn
+    route53_zone_ids       = var.route53_zone_ids
+    secrets_prefix         = "${var.name}/${var.environment}/"
+
+    # Additions to the documented contract.
+    tls_mode         = var.tls_mode
+    service_hostname = var.service_hostname
+    alert_email      = var.alert_email
+  }
+}
