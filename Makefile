@@ -29,7 +29,7 @@ test-fast: ## Run the suite without the slow tests (Molecule, Terraform apply, i
 	scripts/test -m "not slow" $(PYTEST_ARGS)
 
 lint: deps ## Lint only: yamllint, ansible-lint, ruff, terraform fmt, shellcheck, hadolint, actionlint
-	$(RUN) python -m pytest tests/lint $(PYTEST_ARGS)
+	$(RUN) python -m pytest tests/lint tests/workflows -m "not slow" $(PYTEST_ARGS)
 
 unit: deps ## Unit tests of the project's modules, validator and service
 	$(RUN) python -m pytest tests/unit tests/harness service/tests -m "not slow" $(PYTEST_ARGS)
@@ -52,7 +52,8 @@ integration: deps ## Alerts, routes and canary analysis against real Prometheus 
 validate: deps ## Validate rendered manifests: make validate PATHS=build/local
 	$(RUN) bin/validate-manifests $(or $(PATHS),build/local)
 
-bench: deps ## Benchmark the service against a bare aiohttp app and FastAPI
+bench: deps ## Benchmark the service against a bare aiohttp app and FastAPI (wrk recommended)
+	.venv/bin/pip install --quiet -r bench/requirements.txt
 	$(RUN) python bench/run.py
 
 image: ## Build the service image (needs Docker): make image TAG=dev

@@ -127,14 +127,14 @@ def thresholds(minimum=None, maximum=None, expect=None):
 
 
 def judge(samples, checks):
-    """Verdict and reason: none (no thresholds, empty, or a NaN), else pass when every sample
+    """Verdict and reason: none (empty, a NaN, or no thresholds), else pass when every sample
     meets every threshold, fail otherwise."""
-    if not checks:
-        return NONE, "no thresholds given"
     if not samples:
         return NONE, "empty result: no series matched (no data, no traffic), cannot judge"
     if any(math.isnan(s["value"]) for s in samples):
         return NONE, "the result is NaN (e.g. 0/0: no traffic in the window), cannot judge"
+    if not checks:
+        return NONE, "no thresholds given"
     for sample in samples:
         for op, value in checks:
             if not OPERATORS[op](sample["value"], value):

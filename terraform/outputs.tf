@@ -11,6 +11,7 @@ output "platform" {
     region             = var.region
     account_id         = local.account_id
     vpc_id             = module.network.vpc_id
+    vpc_cidr           = module.network.vpc_cidr
     private_subnet_ids = module.network.private_subnet_ids
     public_subnet_ids  = module.network.public_subnet_ids
     cluster = {

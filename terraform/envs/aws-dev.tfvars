@@ -27,7 +27,8 @@ tls_mode         = "acm"
 service_hostname = "model-api.dev.example.com"
 route53_zone_ids = ["Z0123456789ABCDEFGHIJ"]
 
-github_repository   = "example-org/ml-platform"
-github_environments = ["aws-dev"]
+github_repository = "example-org/ml-platform"
+# GitHub Environments allowed to assume the deploy role (.github/workflows: image push, deploy).
+github_environments = ["production", "ecr-publish"]
 
 log_retention_in_days = 90
