@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -54,6 +53,12 @@ options:
     type: list
     elements: str
     default: [Healthy]
+  progress:
+    description:
+      - With C(wait), also return (successfully) as soon as the phase, the step index or the
+        canary weight differs from the first read, so a playbook can print each step.
+    type: bool
+    default: false
   timeout:
     description: Seconds C(wait) polls before it fails.
     type: int
@@ -138,7 +143,7 @@ rollout:
     weights: {description: "{canary, stable, source: status|computed}", type: dict}
     stable_hash: {description: Pod template hash of the stable ReplicaSet, type: str}
     canary_hash: {description: Pod template hash of the desired (canary) ReplicaSet, type: str}
-    analysis_runs: {description: AnalysisRuns of the current revision with metric results, type: list}
+    analysis_runs: {description: AnalysisRuns of this revision with metric results, type: list}
     failing_metric: {description: First failed, errored or inconclusive metric, or null, type: dict}
   sample:
     phase: Paused
@@ -159,8 +164,6 @@ elapsed:
 
 import time
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible.module_utils.argo_rollouts import (
     ANALYSIS_RUNS,
     DEGRADED,
@@ -171,12 +174,14 @@ from ansible.module_utils.argo_rollouts import (
     RolloutActionError,
     abort_patch,
     apply_merge_patch,
+    progress_key,
     promote_patches,
     retry_patch,
     rollout_summary,
     set_image_patch,
     wait_outcome,
 )
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.platform_k8s import (
     K8S_CONNECTION_ARGS,
     K8sClient,
@@ -234,15 +239,18 @@ class Rollouts:
         except NotFoundError:
             return self.patch(patch)
 
-    def wait(self, wait_for, timeout, poll_interval, sleep=None, clock=None):
+    def wait(self, wait_for, timeout, poll_interval, progress=False, sleep=None, clock=None):
         sleep = sleep or time.sleep
         clock = clock or time.monotonic
         start = clock()
+        first = None
         while True:
             summary = self.summary()
             outcome = wait_outcome(summary, wait_for)
             elapsed = round(clock() - start, 1)
-            if outcome == "done":
+            position = progress_key(summary)
+            first = position if first is None else first
+            if outcome == "done" or (progress and position != first):
                 return summary, elapsed
             if outcome == "unexpected":
                 raise RolloutTimeout(
@@ -264,7 +272,12 @@ def run(module, client, sleep=None, clock=None):
     state = params["state"]
     if state == "wait":
         summary, elapsed = rollouts.wait(
-            params["wait_for"], params["timeout"], params["poll_interval"], sleep, clock
+            params["wait_for"],
+            params["timeout"],
+            params["poll_interval"],
+            params["progress"],
+            sleep,
+            clock,
         )
         return dict(changed=False, rollout=summary, patches=[], elapsed=elapsed)
 
@@ -302,6 +315,7 @@ def main():
         image=dict(type="str"),
         full=dict(type="bool", default=False),
         wait_for=dict(type="list", elements="str", default=["Healthy"]),
+        progress=dict(type="bool", default=False),
         timeout=dict(type="int", default=600),
         poll_interval=dict(type="int", default=5),
         **K8S_CONNECTION_ARGS,

@@ -259,8 +259,9 @@ def check_once(params, client, sm_client):
     return verdict, version_id
 
 
-def verify(params, client, sm_client, sleep=time.sleep, clock=time.monotonic):
+def verify(params, client, sm_client, sleep=None, clock=None):
     """Poll until ready or timeout. Returns (Verdict, version id, attempts)."""
+    sleep, clock = sleep or time.sleep, clock or time.monotonic
     deadline = clock() + max(params["timeout"], 0)
     attempts = 0
     while True:

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 
@@ -134,7 +133,6 @@ import math
 import ssl
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible.module_utils.prometheus import (
     FAIL,
     NONE,

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Pure logic behind the argo_rollout module: what the Argo Rollouts kubectl plugin computes.
@@ -405,3 +404,8 @@ def wait_outcome(summary, wait_for):
     if summary["phase"] == DEGRADED:
         return "unexpected"
     return "continue"
+
+
+def progress_key(summary):
+    """What changes when a rollout moves: phase, step and canary weight."""
+    return (summary["phase"], summary["step_index"], summary["weights"]["canary"])

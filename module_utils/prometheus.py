@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Pure helpers for Prometheus instant queries (no Ansible import, standard library only).
@@ -14,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import operator
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -66,7 +64,7 @@ def instant_query(base_url, query, at=None, timeout=10, headers=None, context=No
         except ValueError:
             reason = body[:200].decode("utf-8", "replace")
         raise PrometheusError(f"HTTP {exc.code} from {base_url}: {reason}") from exc
-    except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PrometheusUnreachable(f"Prometheus at {base_url} is unreachable: {reason}") from exc
     try:

@@ -34,9 +34,12 @@ def crd_schema_location() -> str:
 # The same module object under both names (plain, from tests/conftest.py's sys.path, and
 # ansible.module_utils.<name>), so exception classes and patches are shared by tests and modules.
 # platform_k8s first: other helpers import it by its Ansible name.
-_ORDER = ["platform_k8s"] + sorted(
-    p.stem for p in MODULE_UTILS.glob("*.py") if p.stem not in ("platform_k8s", "__init__")
-)
+_ORDER = [
+    "platform_k8s",
+    *sorted(
+        p.stem for p in MODULE_UTILS.glob("*.py") if p.stem not in ("platform_k8s", "__init__")
+    ),
+]
 for _stem in _ORDER:
     _module = sys.modules.get(f"ansible.module_utils.{_stem}") or importlib.import_module(_stem)
     sys.modules.setdefault(f"ansible.module_utils.{_stem}", _module)
@@ -80,7 +83,9 @@ def run_module(monkeypatch):
         payload = dict(args)
         if check_mode:
             payload["_ansible_check_mode"] = True
-        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload})))
+        monkeypatch.setattr(
+            basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload}))
+        )
         monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
         try:
             main()

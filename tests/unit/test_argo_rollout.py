@@ -32,8 +32,6 @@ def load(name):
 class FakeClient:
     """Stands in for platform_k8s.K8sClient: one rollout, its analysis runs, recorded patches."""
 
-    instances: list[FakeClient] = []
-
     def __init__(self, rollout, runs=(), sequence=None, status_subresource=True):
         self.rollout = copy.deepcopy(rollout)
         self.runs = [copy.deepcopy(r) for r in runs]
@@ -95,7 +93,9 @@ def test_fixtures_match_the_crd_schemas():
         ("degraded", "Degraded", 0, (0, 100), True),
     ],
 )
-def test_status_reports_phase_step_and_weights(run_module, fake, fixture, phase, step, weights, aborted):
+def test_status_reports_phase_step_and_weights(
+    run_module, fake, fixture, phase, step, weights, aborted
+):
     rollout, runs = load(fixture)
     client = fake(rollout, runs)
     failed, result = run_module(argo_rollout.main, BASE)
@@ -299,9 +299,25 @@ def test_wait_returns_at_a_pause_when_paused_is_asked(run_module, fake, no_sleep
     progressing, _ = load("progressing")
     paused, runs = load("paused")
     fake(progressing, runs, sequence=[progressing, paused])
-    _, result = run_module(argo_rollout.main, dict(BASE, state="wait", wait_for=["Healthy", "Paused"]))
+    _, result = run_module(
+        argo_rollout.main, dict(BASE, state="wait", wait_for=["Healthy", "Paused"])
+    )
     assert result["rollout"]["phase"] == "Paused"
     assert result["rollout"]["step_index"] == 1
+
+
+def test_wait_with_progress_returns_at_the_next_step(run_module, fake, no_sleep):
+    paused, runs = load("paused")
+    later = copy.deepcopy(paused)
+    later["status"].update(currentStepIndex=2, phase="Progressing", message="")
+    later["status"]["canary"]["weights"]["canary"]["weight"] = 25
+    client = fake(paused, runs, sequence=[paused, paused, later])
+    failed, result = run_module(
+        argo_rollout.main, dict(BASE, state="wait", wait_for=["Healthy"], progress=True)
+    )
+    assert not failed, result
+    assert (result["rollout"]["step_index"], result["rollout"]["weights"]["canary"]) == (2, 25)
+    assert client.reads == 3
 
 
 def test_wait_fails_on_degraded_with_the_phase_message_and_last_status(run_module, fake, no_sleep):
@@ -373,8 +389,14 @@ def _without_phase(rollout):
         ("progressing", ("Progressing", "more replicas need to be updated")),
         ("paused", ("Paused", "CanaryPauseStep")),
         ("healthy", ("Healthy", "")),
-        ("degraded", ("Degraded", "RolloutAborted: Rollout aborted update to revision 5: "
-                      'Metric "success-rate" assessed Failed due to failed (2) > failureLimit (1)')),
+        (
+            "degraded",
+            (
+                "Degraded",
+                "RolloutAborted: Rollout aborted update to revision 5: "
+                'Metric "success-rate" assessed Failed due to failed (2) > failureLimit (1)',
+            ),
+        ),
     ],
 )
 def test_calculated_phase_matches_the_controllers(fixture, expected):
@@ -386,14 +408,47 @@ def test_calculated_phase_matches_the_controllers(fixture, expected):
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (lambda r: r["metadata"].update(generation=6), ("Progressing", "waiting for rollout spec update to be observed")),
-        (lambda r: r["status"].update(controllerPause=True, pauseConditions=None), ("Progressing", "waiting for rollout to unpause")),
+        (
+            lambda r: r["metadata"].update(generation=6),
+            ("Progressing", "waiting for rollout spec update to be observed"),
+        ),
+        (
+            lambda r: r["status"].update(controllerPause=True, pauseConditions=None),
+            ("Progressing", "waiting for rollout to unpause"),
+        ),
         (lambda r: r["spec"].update(paused=True), ("Paused", "manually paused")),
-        (lambda r: r["status"].update(conditions=[{"type": "InvalidSpec", "status": "True", "message": "bad"}]), ("Degraded", "InvalidSpec: bad")),
-        (lambda r: r["status"]["conditions"].append({"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded", "message": "too slow"}), ("Degraded", "ProgressDeadlineExceeded: too slow")),
-        (lambda r: r["status"].update(availableReplicas=3), ("Progressing", "updated replicas are still becoming available")),
-        (lambda r: r["status"].update(stableRS="6d5f7c9b8d"), ("Progressing", "waiting for all steps to complete")),
-        (lambda r: (r["spec"]["strategy"]["canary"].pop("trafficRouting"), r["status"].update(replicas=5)), ("Progressing", "old replicas are pending termination")),
+        (
+            lambda r: r["status"].update(
+                conditions=[{"type": "InvalidSpec", "status": "True", "message": "bad"}]
+            ),
+            ("Degraded", "InvalidSpec: bad"),
+        ),
+        (
+            lambda r: r["status"]["conditions"].append(
+                {
+                    "type": "Progressing",
+                    "status": "False",
+                    "reason": "ProgressDeadlineExceeded",
+                    "message": "too slow",
+                }
+            ),
+            ("Degraded", "ProgressDeadlineExceeded: too slow"),
+        ),
+        (
+            lambda r: r["status"].update(availableReplicas=3),
+            ("Progressing", "updated replicas are still becoming available"),
+        ),
+        (
+            lambda r: r["status"].update(stableRS="6d5f7c9b8d"),
+            ("Progressing", "waiting for all steps to complete"),
+        ),
+        (
+            lambda r: (
+                r["spec"]["strategy"]["canary"].pop("trafficRouting"),
+                r["status"].update(replicas=5),
+            ),
+            ("Progressing", "old replicas are pending termination"),
+        ),
     ],
 )
 def test_calculated_phase_rules(change, expected):
@@ -423,14 +478,24 @@ def test_weights_are_computed_without_traffic_routing_status():
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        ({"pauseConditions": [{"reason": "CanaryPauseStep"}], "currentStepIndex": 1}, (None, {"status": {"pauseConditions": None}})),
-        ({"currentStepIndex": 2}, (None, {"status": {"pauseConditions": None, "currentStepIndex": 3}})),
+        (
+            {"pauseConditions": [{"reason": "CanaryPauseStep"}], "currentStepIndex": 1},
+            (None, {"status": {"pauseConditions": None}}),
+        ),
+        (
+            {"currentStepIndex": 2},
+            (None, {"status": {"pauseConditions": None, "currentStepIndex": 3}}),
+        ),
         ({"currentStepIndex": 6, "stableRS": "a", "currentPodHash": "a"}, (None, None)),
     ],
 )
 def test_promote_patches_follow_the_plugin(status, expected):
     rollout, _ = load("paused")
-    rollout["status"] = dict(status, stableRS=status.get("stableRS", "s"), currentPodHash=status.get("currentPodHash", "c"))
+    rollout["status"] = dict(
+        status,
+        stableRS=status.get("stableRS", "s"),
+        currentPodHash=status.get("currentPodHash", "c"),
+    )
     assert ar.promote_patches(rollout) == expected
 
 
@@ -444,19 +509,44 @@ def test_promote_unpauses_a_manually_paused_rollout():
 
 @pytest.mark.parametrize(
     ("value", "nan"),
-    [("[0.5]", False), ("[NaN]", True), ("NaN", True), ("[]", False), ("[0.1,0.2]", False), ("abc", False)],
+    [
+        ("[0.5]", False),
+        ("[NaN]", True),
+        ("NaN", True),
+        ("[]", False),
+        ("[0.1,0.2]", False),
+        ("abc", False),
+    ],
 )
 def test_measurement_values_flag_nan(value, nan):
-    run = {"metadata": {"name": "r"}, "status": {"phase": "Running", "metricResults": [
-        {"name": "m", "phase": "Running", "measurements": [{"phase": "Inconclusive", "value": value}]}]}}
+    run = {
+        "metadata": {"name": "r"},
+        "status": {
+            "phase": "Running",
+            "metricResults": [
+                {
+                    "name": "m",
+                    "phase": "Running",
+                    "measurements": [{"phase": "Inconclusive", "value": value}],
+                }
+            ],
+        },
+    }
     metric = ar.analysis_run_summary(run)["metrics"][0]
     assert metric["last_value_is_nan"] is nan
     assert metric["last_value"] == value
 
 
 def test_inconclusive_metric_is_reported_as_failing():
-    runs = [{"name": "r", "message": "", "metrics": [
-        {"name": "success-rate", "phase": "Inconclusive", "last_value": "[]", "message": ""}]}]
+    runs = [
+        {
+            "name": "r",
+            "message": "",
+            "metrics": [
+                {"name": "success-rate", "phase": "Inconclusive", "last_value": "[]", "message": ""}
+            ],
+        }
+    ]
     assert ar.failing_metric(runs)["phase"] == "Inconclusive"
 
 

@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import urllib.parse
+from typing import ClassVar
 
 import prometheus_query
 import pytest
@@ -46,12 +47,14 @@ ANSWERS = {
 
 
 class StubPrometheus(http.server.BaseHTTPRequestHandler):
-    seen: list[dict] = []
+    seen: ClassVar[list[dict]] = []
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         params = dict(urllib.parse.parse_qsl(url.query))
-        StubPrometheus.seen.append({"path": url.path, "params": params, "headers": dict(self.headers)})
+        StubPrometheus.seen.append(
+            {"path": url.path, "params": params, "headers": dict(self.headers)}
+        )
         if url.path != "/api/v1/query":
             return self._send(404, b"404 page not found", "text/plain")
         query = params.get("query", "")
@@ -142,7 +145,9 @@ def test_a_failing_sample_is_named_in_the_reason(run_module, prometheus_url):
 def test_fail_on_verdict_fails_the_task_with_the_values(run_module, prometheus_url):
     failed, result = query(run_module, prometheus_url, "errors", min=0.99, fail_on_verdict=True)
     assert failed
-    assert result["msg"] == "Failed to meet the threshold: {pod=\"model-api-0\"} = 0.87 is not >= 0.99"
+    assert (
+        result["msg"] == 'Failed to meet the threshold: {pod="model-api-0"} = 0.87 is not >= 0.99'
+    )
     assert result["value"] == 0.87
     # none (empty) is not a failure even with fail_on_verdict: nothing to judge
     failed, result = query(run_module, prometheus_url, "empty", min=0.99, fail_on_verdict=True)
@@ -169,12 +174,16 @@ def test_query_and_auth_reach_the_server(run_module, prometheus_url):
 def test_unreachable_fails_by_default(run_module, closed_port_url):
     failed, result = query(run_module, closed_port_url, "up", timeout=2)
     assert failed
-    assert result["msg"].startswith(f"Failed to query Prometheus: Prometheus at {closed_port_url} is unreachable:")
+    assert result["msg"].startswith(
+        f"Failed to query Prometheus: Prometheus at {closed_port_url} is unreachable:"
+    )
     assert result["reachable"] is False
 
 
 def test_unreachable_is_reported_when_asked_not_to_fail(run_module, closed_port_url):
-    failed, result = query(run_module, closed_port_url, "up", timeout=2, fail_on_unreachable=False, min=1)
+    failed, result = query(
+        run_module, closed_port_url, "up", timeout=2, fail_on_unreachable=False, min=1
+    )
     assert not failed
     assert result["reachable"] is False
     assert result["verdict"] == "none"
@@ -186,7 +195,11 @@ def test_unreachable_is_reported_when_asked_not_to_fail(run_module, closed_port_
     [
         ("sum(", 'Failed to query Prometheus: HTTP 400 from {url}: bad_data: parse error: "sum("'),
         ("not json", "Failed to query Prometheus: {url} did not answer JSON (is it Prometheus?)"),
-        ("up[5m]", "Failed to query Prometheus: the query returned a matrix; use an instant vector (no [range] at the end)"),
+        (
+            "up[5m]",
+            "Failed to query Prometheus: the query returned a matrix; "
+            "use an instant vector (no [range] at the end)",
+        ),
     ],
 )
 def test_bad_answers_fail_with_clear_messages(run_module, prometheus_url, q, message):
@@ -198,7 +211,10 @@ def test_bad_answers_fail_with_clear_messages(run_module, prometheus_url, q, mes
 def test_a_url_without_scheme_is_refused(run_module):
     failed, result = query(run_module, "prometheus:9090", "up")
     assert failed
-    assert result["msg"] == "Failed to query Prometheus: url must start with http:// or https:// (got 'prometheus:9090')"
+    assert (
+        result["msg"] == "Failed to query Prometheus: url must start with http:// or https:// "
+        "(got 'prometheus:9090')"
+    )
 
 
 def test_expect_needs_a_known_operator(run_module, prometheus_url):
@@ -230,6 +246,9 @@ def test_query_url_keeps_a_path_prefix():
     )
 
 
-@pytest.mark.parametrize(("number", "text"), [(float("nan"), "NaN"), (float("inf"), "+Inf"), (-float("inf"), "-Inf"), (1.5, 1.5)])
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [(float("nan"), "NaN"), (float("inf"), "+Inf"), (-float("inf"), "-Inf"), (1.5, 1.5)],
+)
 def test_json_safe(number, text):
     assert prom.json_safe(number) == text
