@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # SPDX-License-Identifier: Apache-2.0
 
@@ -131,8 +130,16 @@ def check_cluster(cluster, expected_endpoint, expected_ca):
 
 
 def build_kubeconfig(cluster, region, context, profile=None, role_arn=None):
-    args = ["--region", region, "eks", "get-token", "--cluster-name", cluster["name"],
-            "--output", "json"]
+    args = [
+        "--region",
+        region,
+        "eks",
+        "get-token",
+        "--cluster-name",
+        cluster["name"],
+        "--output",
+        "json",
+    ]
     if role_arn:
         args += ["--role-arn", role_arn]
     user_exec = {
@@ -149,10 +156,15 @@ def build_kubeconfig(cluster, region, context, profile=None, role_arn=None):
         "kind": "Config",
         "preferences": {},
         "current-context": context,
-        "clusters": [{"name": context, "cluster": {
-            "server": cluster["endpoint"],
-            "certificate-authority-data": cluster["certificate_authority_data"],
-        }}],
+        "clusters": [
+            {
+                "name": context,
+                "cluster": {
+                    "server": cluster["endpoint"],
+                    "certificate-authority-data": cluster["certificate_authority_data"],
+                },
+            }
+        ],
         "users": [{"name": context, "user": {"exec": user_exec}}],
         "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
     }
@@ -176,17 +188,20 @@ def main():
     params = module.params
     context = params["context_name"] or params["cluster_name"]
     try:
-        eks = boto3.client("eks", region_name=params["region"],
-                           endpoint_url=params["endpoint_url"] or None)
+        eks = boto3.client(
+            "eks", region_name=params["region"], endpoint_url=params["endpoint_url"] or None
+        )
         cluster = describe_cluster(eks, params["cluster_name"])
-        check_cluster(cluster, params["expected_endpoint"],
-                      params["expected_certificate_authority_data"])
+        check_cluster(
+            cluster, params["expected_endpoint"], params["expected_certificate_authority_data"]
+        )
     except KubeconfigError as exc:
         module.fail_json(msg=f"Failed to write the kubeconfig: {exc}")
 
     content = yaml.safe_dump(
-        build_kubeconfig(cluster, params["region"], context, params["aws_profile"],
-                         params["role_arn"]),
+        build_kubeconfig(
+            cluster, params["region"], context, params["aws_profile"], params["role_arn"]
+        ),
         sort_keys=False,
     )
     path = params["path"]

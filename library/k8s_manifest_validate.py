@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
@@ -64,7 +63,6 @@ problems:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible.module_utils.manifest_validation import ManifestValidationError, ManifestValidator
 
 

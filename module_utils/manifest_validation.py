@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: contributors to this platform
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Offline validation of Kubernetes objects against upstream schemas.
@@ -266,24 +265,20 @@ class ManifestValidator:
         if group in BUILTIN_GROUPS:
             schema, registry = self._builtin_schema(obj)
             if schema is None:
-                return problems + [
-                    problem(
-                        "kind",
-                        f"no schema for {obj['kind']} in {obj['apiVersion']} for Kubernetes "
-                        f"{self.kubernetes_version} (unknown kind or API version)",
-                    )
-                ]
+                missing = (
+                    f"no schema for {obj['kind']} in {obj['apiVersion']} for Kubernetes "
+                    f"{self.kubernetes_version} (unknown kind or API version)"
+                )
+                return [*problems, problem("kind", missing)]
             validator = jsonschema.Draft202012Validator(schema, registry=registry)
         else:
             schema = self.schemas.get(group, obj["kind"], version)
             if schema is None:
-                return problems + [
-                    problem(
-                        "kind",
-                        f"no schema for custom resource {obj['kind']} ({obj['apiVersion']}) at "
-                        f"{self.schemas.describe(group, obj['kind'], version)}",
-                    )
-                ]
+                missing = (
+                    f"no schema for custom resource {obj['kind']} ({obj['apiVersion']}) at "
+                    f"{self.schemas.describe(group, obj['kind'], version)}"
+                )
+                return [*problems, problem("kind", missing)]
             allowed = TOP_LEVEL_FIELDS | set(schema.get("properties", {}))
             for field in sorted(set(obj) - allowed):
                 problems.append(problem(field, "unknown field (not in the CRD schema)"))
@@ -303,9 +298,7 @@ class ManifestValidator:
         if not name and not metadata.get("generateName"):
             out.append(problem("metadata.name", "required field is missing"))
         elif name and (not isinstance(name, str) or not DNS_SUBDOMAIN_RE.match(name)):
-            out.append(
-                problem("metadata.name", f"{name!r} is not a valid DNS-1123 subdomain name")
-            )
+            out.append(problem("metadata.name", f"{name!r} is not a valid DNS-1123 subdomain name"))
         for field in ("labels", "annotations") if labels else ():
             values = metadata.get(field) or {}
             if not isinstance(values, dict):
@@ -334,7 +327,7 @@ class ManifestValidator:
             ]
             if unexpected:
                 return [
-                    problem(_field_path(path + [key]), "unknown field (not in the schema)")
+                    problem(_field_path([*path, key]), "unknown field (not in the schema)")
                     for key in unexpected
                 ]
         return [problem(_field_path(path), error.message)]
@@ -357,9 +350,9 @@ class ManifestValidator:
                 text = handle.read()
             if path.endswith(".json"):
                 loaded = json.loads(text)
-                documents = loaded.get("items", [loaded]) if loaded.get("kind") == "List" else [
-                    loaded
-                ]
+                documents = (
+                    loaded.get("items", [loaded]) if loaded.get("kind") == "List" else [loaded]
+                )
             else:
                 documents = list(yaml.safe_load_all(text))
         except (OSError, ValueError, yaml.YAMLError) as exc:
@@ -367,7 +360,7 @@ class ManifestValidator:
         return self.validate_documents(documents, path)
 
     def validate_paths(self, paths):
-        """Validate files and folders (recursively, *.yaml/*.yml/*.json). Returns (count, problems)."""
+        """Validate files and folders (recursively: *.yaml, *.yml, *.json); (count, problems)."""
         total, problems, files = 0, [], []
         for path in paths:
             path = str(path)
@@ -375,7 +368,9 @@ class ManifestValidator:
                 for root, dirs, names in os.walk(path):
                     dirs.sort()
                     files.extend(
-                        os.path.join(root, n) for n in sorted(names) if n.endswith(MANIFEST_SUFFIXES)
+                        os.path.join(root, n)
+                        for n in sorted(names)
+                        if n.endswith(MANIFEST_SUFFIXES)
                     )
             elif os.path.isfile(path):
                 files.append(path)

@@ -373,7 +373,9 @@ class ServiceVersion:
     """One model-api process, scraped as one pod of a Rollout's ReplicaSet."""
 
     name: str  # e.g. stable, canary
-    service: str  # the Kubernetes Service it is scraped through: model-api-stable|canary
+    service: (
+        str  # the Service its ServiceMonitor scrapes: the root Service, model-api, for every pod
+    )
     pod_hash: str  # rollouts-pod-template-hash
     port: int
     api_key: str

@@ -72,9 +72,9 @@ def main() -> int:
             say(f"Slack: local receiver on {receiver.url('')} (set SLACK_WEBHOOK_URL for real)")
         cs.write_slack_secrets(secrets, urls)
 
-        stable = stack.start_service("stable", "model-api-stable", "7c9d5f8b46")
-        good = stack.start_service("good", "model-api-canary", "5b8f6d7c9a")
-        bad = stack.start_service("bad", "model-api-canary", "84f7c6d5b9")
+        stable = stack.start_service("stable", "model-api", "7c9d5f8b46")
+        good = stack.start_service("good", "model-api", "5b8f6d7c9a")
+        bad = stack.start_service("bad", "model-api", "84f7c6d5b9")
         assert rendered.alertmanager_config
         stack.start_alertmanager(rendered.alertmanager_config)
         stack.start_prometheus(rule_files)

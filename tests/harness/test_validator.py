@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import REPO_ROOT, crd_schema_location
+
 from manifest_validation import (
     ManifestValidationError,
     ManifestValidator,
@@ -47,20 +48,38 @@ def test_valid_objects_of_every_kind_the_platform_uses_are_accepted(validator):
     }
     assert problems == []
     assert count == 19
-    assert {"Rollout", "AnalysisTemplate", "ServiceMonitor", "PrometheusRule", "ClusterIssuer",
-            "Certificate", "ClusterSecretStore", "ExternalSecret", "IngressClassParams", "Ingress",
-            "HorizontalPodAutoscaler", "NetworkPolicy", "PodDisruptionBudget"} <= kinds
+    assert {
+        "Rollout",
+        "AnalysisTemplate",
+        "ServiceMonitor",
+        "PrometheusRule",
+        "ClusterIssuer",
+        "Certificate",
+        "ClusterSecretStore",
+        "ExternalSecret",
+        "IngressClassParams",
+        "Ingress",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+        "PodDisruptionBudget",
+    } <= kinds
 
 
 @pytest.mark.parametrize(
     ("fixture", "expected"),
     [
-        ("rollout-misspelled.yaml",
-         "Rollout/model-api in model-api: field spec.strategy.canary.stepss: unknown field"),
-        ("deployment-wrong-type.yaml",
-         "Deployment/example in default: field spec.replicas: 'three' is not of type 'integer'"),
-        ("unknown-kind.yaml",
-         "Gadget/mystery: field kind: no schema for custom resource Gadget (example.com/v1)"),
+        (
+            "rollout-misspelled.yaml",
+            "Rollout/model-api in model-api: field spec.strategy.canary.stepss: unknown field",
+        ),
+        (
+            "deployment-wrong-type.yaml",
+            "Deployment/example in default: field spec.replicas: 'three' is not of type 'integer'",
+        ),
+        (
+            "unknown-kind.yaml",
+            "Gadget/mystery: field kind: no schema for custom resource Gadget (example.com/v1)",
+        ),
     ],
 )
 def test_invalid_objects_are_rejected_naming_file_object_and_field(fixture, expected):
@@ -71,8 +90,13 @@ def test_invalid_objects_are_rejected_naming_file_object_and_field(fixture, expe
 
 
 def test_unknown_top_level_field_of_a_custom_resource_is_an_error(validator):
-    obj = {"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
-           "metadata": {"name": "t"}, "spec": {"metrics": []}, "specs": {}}
+    obj = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "t"},
+        "spec": {"metrics": []},
+        "specs": {},
+    }
     problems = validator.validate_object(obj)
     assert [p.field for p in problems] == ["specs"]
 
@@ -85,8 +109,11 @@ def test_a_builtin_kind_unknown_to_the_kubernetes_version_is_an_error(validator)
 
 
 def test_label_values_must_be_strings(validator):
-    obj = {"apiVersion": "v1", "kind": "ConfigMap",
-           "metadata": {"name": "c", "labels": {"grafana_dashboard": 1}}}
+    obj = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "labels": {"grafana_dashboard": 1}},
+    }
     problems = validator.validate_object(obj)
     assert [p.field for p in problems] == ["metadata.labels.grafana_dashboard"]
 
@@ -127,7 +154,7 @@ def test_kubernetes_versions_are_normalised(version):
 
 @pytest.mark.parametrize("version", ["1", "latest", "1.99"])
 def test_unsupported_kubernetes_versions_are_refused(version):
-    with pytest.raises(ManifestValidationError, match="1.99|not of the form"):
+    with pytest.raises(ManifestValidationError, match=r"1\.99|not of the form"):
         ManifestValidator(version, crd_schema_location())
 
 
@@ -152,4 +179,7 @@ def test_a_url_template_location_validates_like_a_folder(schema_server):
     assert (count, problems) == (19, [])
     result = run_cli("--schema-location", template, FIXTURES / "invalid" / "unknown-kind.yaml")
     assert result.returncode == 1
-    assert f"no schema for custom resource Gadget (example.com/v1) at {schema_server}/example.com/gadget_v1.json" in result.stdout
+    assert (
+        "no schema for custom resource Gadget (example.com/v1) at "
+        f"{schema_server}/example.com/gadget_v1.json" in result.stdout
+    )

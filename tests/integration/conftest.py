@@ -88,9 +88,9 @@ def canary_stack(
         platform_render.secrets_dir,
         {"critical": receiver.url("critical"), "warning": receiver.url("warning")},
     )
-    stable = stack.start_service("stable", "model-api-stable", "7c9d5f8b46")
-    canary = stack.start_service("canary", "model-api-canary", "5b8f6d7c9a")
-    idle = stack.start_service("idle", "model-api-canary", "84f7c6d5b9")
+    stable = stack.start_service("stable", "model-api", "7c9d5f8b46")
+    canary = stack.start_service("canary", "model-api", "5b8f6d7c9a")
+    idle = stack.start_service("idle", "model-api", "84f7c6d5b9")
     stack.start_alertmanager(platform_render.suite.alertmanager_config)
     stack.start_prometheus(platform_render.suite.rule_files.values())
     deadline = time.monotonic() + 20

@@ -32,9 +32,11 @@ def report(verdicts) -> str:
 
 @pytest.fixture(scope="module")
 def templates(platform_render):
-    found = platform_render.shipped.analysis_templates
-    assert found, "no AnalysisTemplate rendered (roles/model_api)"
-    assert all(cs.prometheus_metrics(t) for t in found.values()), "a template has no query"
+    rendered = platform_render.shipped.analysis_templates
+    assert rendered, "no AnalysisTemplate rendered (roles/model_api)"
+    # The fallback template (web checks, no Prometheus) is judged by Argo's web provider, not here.
+    found = {name: t for name, t in rendered.items() if cs.prometheus_metrics(t)}
+    assert len(found) >= 2, f"expected the success-rate and latency templates, got {sorted(found)}"
     return found
 
 

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
-SCENARIOS = sorted(p.parent.parent.parent.name for p in ROLES.glob("*/molecule/default/molecule.yml"))
+SCENARIOS = sorted(
+    p.parent.parent.parent.name for p in ROLES.glob("*/molecule/default/molecule.yml")
+)
 
 
 def test_every_role_has_a_default_and_a_kind_scenario():

@@ -51,9 +51,20 @@ def site(tool_env, tmp_path_factory):
     def play(playbook, *extra):
         started = time.monotonic()
         result = subprocess.run(
-            ["ansible-playbook", "-i", "inventories/local", playbook,
-             "-e", f"platform_build_dir={build}", *extra],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200,
+            [
+                "ansible-playbook",
+                "-i",
+                "inventories/local",
+                playbook,
+                "-e",
+                f"platform_build_dir={build}",
+                *extra,
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1200,
         )
         run = Run(result, time.monotonic() - started)
         (build.parent / f"{Path(playbook).stem}-{int(started)}.log").write_text(run.output)
@@ -63,9 +74,16 @@ def site(tool_env, tmp_path_factory):
     yield state
     # Whatever happened, leave no emulator behind.
     subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "scripts/aws_emulator.py", "stop", "--state-dir",
-         str(build / "aws")],
-        cwd=ROOT, capture_output=True, timeout=60,
+        [
+            str(ROOT / ".venv/bin/python"),
+            "scripts/aws_emulator.py",
+            "stop",
+            "--state-dir",
+            str(build / "aws"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
     )
 
 
@@ -77,8 +95,13 @@ def _require(site, name):
 
 @pytest.mark.slow
 def test_a_broken_variable_fails_in_preflight_without_changing_anything(site):
-    run = site["play"]("site.yml", "-e", "platform_aws_region=mars-central-9x",
-                       "-e", "platform_tls_mode=self-signed")
+    run = site["play"](
+        "site.yml",
+        "-e",
+        "platform_aws_region=mars-central-9x",
+        "-e",
+        "platform_tls_mode=self-signed",
+    )
     assert run.rc != 0
     assert "Preflight found 2 problem(s)" in run.output
     assert 'platform_aws_region is "mars-central-9x"' in run.output
@@ -101,12 +124,23 @@ def test_cold_site_run_builds_the_platform_offline(site):
     summary = (build / "summary.md").read_text()
     assert "rendered, not applied" in summary
     components = {p.parent.parent.name for p in build.glob("*/manifests/*.yaml")}
-    expected = {"aws-load-balancer-controller", "cert-manager", "external-secrets",
-                "monitoring", "argo-rollouts", "cluster-autoscaler", "model-api"}
+    expected = {
+        "aws-load-balancer-controller",
+        "cert-manager",
+        "external-secrets",
+        "monitoring",
+        "argo-rollouts",
+        "cluster-autoscaler",
+        "model-api",
+    }
     assert expected <= components, f"missing rendered components: {expected - components}"
     result = subprocess.run(
         ["python", "bin/validate-manifests", "-q", *map(str, build.glob("*/manifests"))],
-        cwd=ROOT, env=site["env"], capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        env=site["env"],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -118,8 +152,9 @@ def test_warm_site_run_changes_nothing(site):
     site["runs"]["warm"] = run
     assert run.rc == 0, run.output[-8000:]
     assert run.changed == 0, "\n".join(
-        line for line in run.output.splitlines() if line.startswith("changed:")
-        or line.startswith("TASK")
+        line
+        for line in run.output.splitlines()
+        if line.startswith("changed:") or line.startswith("TASK")
     )[-6000:]
 
 
@@ -142,8 +177,9 @@ def test_teardown_leaves_nothing_of_the_platform(site):
     run = site["play"]("playbooks/teardown.yml", "-e", "teardown_stop_emulator=false")
     assert run.rc == 0, run.output[-8000:]
 
-    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                            region_name="eu-west-1")
+    session = boto3.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
+    )
 
     def client(name):
         return session.client(name, endpoint_url=endpoint)
@@ -151,16 +187,24 @@ def test_teardown_leaves_nothing_of_the_platform(site):
     leftovers = {
         "vpcs": [v["VpcId"] for v in client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]],
         "eks clusters": client("eks").list_clusters()["clusters"],
-        "iam roles": [r["RoleName"] for r in client("iam").list_roles()["Roles"]
-                      if r["RoleName"].startswith("ml-platform")],
+        "iam roles": [
+            r["RoleName"]
+            for r in client("iam").list_roles()["Roles"]
+            if r["RoleName"].startswith("ml-platform")
+        ],
         "iam oidc providers": client("iam").list_open_id_connect_providers()[
-            "OpenIDConnectProviderList"],
-        "ecr repositories": [r["repositoryName"] for r in
-                             client("ecr").describe_repositories()["repositories"]],
+            "OpenIDConnectProviderList"
+        ],
+        "ecr repositories": [
+            r["repositoryName"] for r in client("ecr").describe_repositories()["repositories"]
+        ],
         "secrets": [s["Name"] for s in client("secretsmanager").list_secrets()["SecretList"]],
-        "kms keys": [k["KeyId"] for k in client("kms").list_keys()["Keys"]
-                     if client("kms").describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"]
-                     not in ("PendingDeletion",)],
+        "kms keys": [
+            k["KeyId"]
+            for k in client("kms").list_keys()["Keys"]
+            if client("kms").describe_key(KeyId=k["KeyId"])["KeyMetadata"]["KeyState"]
+            not in ("PendingDeletion",)
+        ],
     }
     assert {k: v for k, v in leftovers.items() if v} == {}
 
@@ -168,8 +212,16 @@ def test_teardown_leaves_nothing_of_the_platform(site):
     assert again.rc == 0, again.output[-4000:]
     assert "Nothing to tear down" in again.output
     status = subprocess.run(
-        [str(ROOT / ".venv/bin/python"), "scripts/aws_emulator.py", "status", "--state-dir",
-         str(site["build"] / "aws")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            str(ROOT / ".venv/bin/python"),
+            "scripts/aws_emulator.py",
+            "status",
+            "--state-dir",
+            str(site["build"] / "aws"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert json.loads(status.stdout)["running"] is False, "teardown left the emulator running"

@@ -13,15 +13,19 @@ from moto import mock_aws
 
 @pytest.fixture
 def cluster(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "eu-west-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         iam = boto3.client("iam")
         role = iam.create_role(RoleName="eks", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         eks = boto3.client("eks", region_name="eu-west-1")
         created = eks.create_cluster(
-            name="ml-platform-test", roleArn=role,
+            name="ml-platform-test",
+            roleArn=role,
             resourcesVpcConfig={"subnetIds": ["subnet-1", "subnet-2"]},
         )["cluster"]
         yield created
@@ -73,8 +77,10 @@ def test_profile_and_role_reach_the_exec_flow(run_module, tmp_path, cluster):
     ("override", "message"),
     [
         ({"cluster_name": "absent"}, "cluster 'absent' does not exist"),
-        ({"expected_endpoint": "https://elsewhere.example.com"},
-         "but Terraform reported https://elsewhere.example.com"),
+        (
+            {"expected_endpoint": "https://elsewhere.example.com"},
+            "but Terraform reported https://elsewhere.example.com",
+        ),
         ({"expected_certificate_authority_data": "Zm9v"}, "different certificate authority"),
     ],
 )

@@ -470,8 +470,11 @@ data "aws_iam_policy_document" "external_secrets" {
 
     content {
       sid = "ManageOwnCertificates"
+      # Re-importing a renewed certificate also rewrites its tags (External Secrets' ACM provider).
       actions = [
         "acm:ImportCertificate",
+        "acm:AddTagsToCertificate",
+        "acm:RemoveTagsFromCertificate",
         "acm:DescribeCertificate",
         "acm:GetCertificate",
         "acm:DeleteCertificate",

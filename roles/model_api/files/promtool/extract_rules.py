@@ -2,9 +2,10 @@
 """Write the rule file promtool reads from a rendered PrometheusRule.
 
 usage: extract_rules.py RENDERED_PROMETHEUSRULE.yaml OUT_DIR
-Writes OUT_DIR/model-api.rules.yml (the object's spec) and copies model-api.rules.test.yml beside
-it, so `promtool check rules OUT_DIR/model-api.rules.yml` and
-`promtool test rules OUT_DIR/model-api.rules.test.yml` run as they are.
+Writes OUT_DIR/model-api-slo.rules.yml (the object's spec) and copies
+model-api-slo.rules.test.yml beside it, so
+`promtool check rules OUT_DIR/model-api-slo.rules.yml` and
+`promtool test rules OUT_DIR/model-api-slo.rules.test.yml` run as they are.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def main(argv: list[str]) -> int:
         print(f"{rule}: not a PrometheusRule", file=sys.stderr)
         return 1
     out.mkdir(parents=True, exist_ok=True)
-    (out / "model-api.rules.yml").write_text(yaml.safe_dump(obj["spec"], sort_keys=False))
-    shutil.copyfile(HERE / "model-api.rules.test.yml", out / "model-api.rules.test.yml")
+    (out / "model-api-slo.rules.yml").write_text(yaml.safe_dump(obj["spec"], sort_keys=False))
+    shutil.copyfile(HERE / "model-api-slo.rules.test.yml", out / "model-api-slo.rules.test.yml")
     return 0
 
 
