@@ -1,5 +1,5 @@
 # Copyright: contributors to this platform
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: Apache-2.0
 """Offline validation of Kubernetes objects against upstream schemas.
 
 Built-in kinds are checked strictly with kubernetes-validate's bundled OpenAPI schemas for the

@@ -1,5 +1,5 @@
 # Copyright: contributors to this platform
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: Apache-2.0
 """Shared cluster access for the platform's own modules.
 
 One argument spec (``K8S_CONNECTION_ARGS``) so every module takes the same connection options as
