@@ -1074,7 +1074,9 @@ def _cli(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     bound = sub.add_parser("bound", help="compute the detection bound for the shipped intervals")
     bound.add_argument("--render-dir", type=Path, help="an as-shipped render (default: render now)")
-    bound.add_argument("--alert", default=None, help="the alert to time (default: the last one)")
+    bound.add_argument(
+        "--alert", default="ModelApiHighErrorRate", help="the alert to time (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     if args.command == "bound":
         render_dir = args.render_dir

@@ -159,6 +159,22 @@ def test_warm_site_run_changes_nothing(site):
 
 
 @pytest.mark.slow
+def test_deploy_renders_a_release_and_refuses_a_bad_tag(site):
+    _require(site, "cold")
+    bad = site["play"]("playbooks/deploy.yml", "-e", "model_api_image_tag=latest")
+    assert bad.rc != 0
+    assert "model_api_image_tag" in bad.output and "latest" in bad.output
+    run = site["play"]("playbooks/deploy.yml", "-e", "model_api_image_tag=1.4.2")
+    assert run.rc == 0, run.output[-6000:]
+    summary = json.loads((site["build"] / "deploy-summary.json").read_text())
+    assert summary["outcome"] == "rendered"
+    assert summary["image"].endswith(":1.4.2")
+    assert (site["build"] / "deploy-summary.md").read_text().strip()
+    rollout = next((site["build"] / "model-api" / "manifests").glob("*-rollout-model-api-*.yaml"))
+    assert ":1.4.2" in rollout.read_text()
+
+
+@pytest.mark.slow
 def test_no_secret_value_reaches_output_or_terraform_state(site):
     cold = _require(site, "cold")
     warm = _require(site, "warm")
