@@ -8,18 +8,12 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = REPO_ROOT / ".venv" / "bin"
-SHARED_SCHEMAS = REPO_ROOT.parent / "shared" / "crd-schemas"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from platform_test_support import REPO_ROOT, VENV_BIN, crd_schema_location
 
 # Project module_utils and library importable as plain modules in unit tests.
 for extra in (REPO_ROOT / "module_utils", REPO_ROOT / "library", REPO_ROOT / "scripts"):
     sys.path.insert(0, str(extra))
-
-
-def crd_schema_location() -> str:
-    """The schema location tests use: the environment's, else the shared folder beside the repo."""
-    return os.environ.get("PLATFORM_CRD_SCHEMA_LOCATION") or str(SHARED_SCHEMAS)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, crd_schema_location
+from platform_test_support import REPO_ROOT, crd_schema_location
 
 from manifest_validation import (
     ManifestValidationError,

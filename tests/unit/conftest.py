@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -21,14 +20,6 @@ from ansible.module_utils.common.text.converters import to_bytes
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULE_UTILS = REPO_ROOT / "module_utils"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def crd_schema_location() -> str:
-    """Same as tests/conftest.py: pytest keeps one module named `conftest` at a time, so a test
-    module doing `from conftest import ...` may get this file; it offers the same names."""
-    return os.environ.get("PLATFORM_CRD_SCHEMA_LOCATION") or str(
-        REPO_ROOT.parent / "shared" / "crd-schemas"
-    )
 
 
 # The same module object under both names (plain, from tests/conftest.py's sys.path, and

@@ -5,7 +5,7 @@ from __future__ import annotations
 import k8s_render
 import pytest
 import yaml
-from conftest import crd_schema_location
+from platform_test_support import crd_schema_location
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}}
 CONFIGMAP = {
