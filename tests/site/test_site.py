@@ -22,7 +22,7 @@ RECAP = re.compile(
 )
 # Values the secrets stage stores; they must never show up in output or Terraform state.
 SECRET_ENV = {
-    "MODEL_API_KEYS": "site-test-key-7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e,site-test-key-2",
+    "MODEL_API_KEYS": "site-test-key-7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e,site-test-key-2e4f6a8c0e1b3d5f7a9c2e4f6a8c",
     "SLACK_WEBHOOK_CRITICAL": "https://hooks.slack.example/services/T000/B000/critical7f3c9a",
     "SLACK_WEBHOOK_WARNING": "https://hooks.slack.example/services/T000/B000/warning7f3c9a",
     "SLACK_WEBHOOK_DEPLOYMENTS": "https://hooks.slack.example/services/T000/B000/deploys7f3c9a",
