@@ -123,7 +123,11 @@ def test_cold_site_run_builds_the_platform_offline(site):
     assert (build / "kubeconfig").is_file()
     summary = (build / "summary.md").read_text()
     assert "rendered, not applied" in summary
-    components = {p.parent.parent.name for p in build.glob("*/manifests/*.yaml")}
+    components = {
+        p.parent.parent.name
+        for p in build.glob("*/*/*.yaml")
+        if p.parent.name in ("manifests", "helm")
+    }
     expected = {
         "aws-load-balancer-controller",
         "cert-manager",
