@@ -18,7 +18,7 @@ SCENARIOS = sorted(
 
 def test_every_role_has_a_default_and_a_kind_scenario():
     roles = sorted(p.name for p in ROLES.iterdir() if (p / "tasks").is_dir())
-    library_roles = {"platform_defaults"}  # variables only: nothing to converge
+    library_roles = {"platform_defaults"}  # settings only: every scenario uses it
     missing_default = [r for r in roles if r not in library_roles and r not in SCENARIOS]
     assert not missing_default, f"roles without molecule/default: {missing_default}"
 
