@@ -14,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from platform_test_support import emulated_client
 
 pytestmark = pytest.mark.slow
 
@@ -47,13 +48,7 @@ def emulator(tmp_path_factory, repo_root):
 
 
 def aws(endpoint, service):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulated_client(endpoint, service, REGION)
 
 
 def terraform_containers(endpoint, environment):

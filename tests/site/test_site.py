@@ -13,8 +13,8 @@ import subprocess
 import time
 from pathlib import Path
 
-import boto3
 import pytest
+from platform_test_support import emulated_client
 
 ROOT = Path(__file__).resolve().parents[2]
 RECAP = re.compile(
@@ -22,7 +22,8 @@ RECAP = re.compile(
 )
 # Values the secrets stage stores; they must never show up in output or Terraform state.
 SECRET_ENV = {
-    "MODEL_API_KEYS": "site-test-key-7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e,site-test-key-2e4f6a8c0e1b3d5f7a9c2e4f6a8c",
+    "MODEL_API_KEYS": "site-test-key-7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e,"
+    "site-test-key-2e4f6a8c0e1b3d5f7a9c2e4f6a8c",
     "SLACK_WEBHOOK_CRITICAL": "https://hooks.slack.example/services/T000/B000/critical7f3c9a",
     "SLACK_WEBHOOK_WARNING": "https://hooks.slack.example/services/T000/B000/warning7f3c9a",
     "SLACK_WEBHOOK_DEPLOYMENTS": "https://hooks.slack.example/services/T000/B000/deploys7f3c9a",
@@ -197,12 +198,8 @@ def test_teardown_leaves_nothing_of_the_platform(site):
     run = site["play"]("playbooks/teardown.yml", "-e", "teardown_stop_emulator=false")
     assert run.rc == 0, run.output[-8000:]
 
-    session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-west-1"
-    )
-
     def client(name):
-        return session.client(name, endpoint_url=endpoint)
+        return emulated_client(endpoint, name)
 
     leftovers = {
         "vpcs": [v["VpcId"] for v in client("ec2").describe_vpcs()["Vpcs"] if not v["IsDefault"]],

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import secrets
 
-import boto3
 import pytest
+from platform_test_support import emulated_client
 
 from .conftest import REGION
 
@@ -27,13 +27,7 @@ CONTRACT_KEYS = {
 
 
 def _client(endpoint, service):
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return emulated_client(endpoint, service, REGION)
 
 
 @pytest.fixture(scope="module")
