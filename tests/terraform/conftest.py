@@ -92,6 +92,10 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
         AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION,
         AWS_EC2_METADATA_DISABLED="true",
+        # moto's server is not safe under concurrent writes (a parallel CreatePolicy once came
+        # back 409 EntityAlreadyExists): emulated runs apply one resource at a time.
+        TF_CLI_ARGS_apply="-parallelism=1",
+        TF_CLI_ARGS_destroy="-parallelism=1",
     )
     env.pop("TF_VAR_aws_endpoint_url", None)
     return env
