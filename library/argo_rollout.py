@@ -67,28 +67,7 @@ options:
     description: Seconds between two reads while waiting.
     type: int
     default: 5
-  kubeconfig:
-    description: Path to a kubeconfig; the default resolution when omitted.
-    type: path
-    aliases: [kubeconfig_path]
-  context:
-    description: Kubeconfig context.
-    type: str
-  host:
-    description: API server URL (with I(api_key)) instead of a kubeconfig.
-    type: str
-  api_key:
-    description: Bearer token for I(host).
-    type: str
-  validate_certs:
-    description: Verify the API server certificate.
-    type: bool
-    default: true
-    aliases: [verify_ssl]
-  ca_cert:
-    description: CA bundle for the API server.
-    type: path
-    aliases: [ssl_ca_cert]
+extends_documentation_fragment: [platform_k8s]
 requirements: [kubernetes]
 author: Platform team
 """

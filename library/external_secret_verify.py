@@ -71,28 +71,7 @@ options:
   profile:
     description: Named AWS profile.
     type: str
-  kubeconfig:
-    description: Path to a kubeconfig; defaults to the usual resolution.
-    type: path
-    aliases: [kubeconfig_path]
-  context:
-    description: Kubeconfig context.
-    type: str
-  host:
-    description: API server URL (with I(api_key)) instead of a kubeconfig.
-    type: str
-  api_key:
-    description: Bearer token for I(host).
-    type: str
-  validate_certs:
-    description: Verify the API server's certificate.
-    type: bool
-    default: true
-    aliases: [verify_ssl]
-  ca_cert:
-    description: CA bundle of the API server.
-    type: path
-    aliases: [ssl_ca_cert]
+extends_documentation_fragment: [platform_k8s]
 requirements: [kubernetes, boto3]
 author: Platform team
 """

@@ -60,7 +60,7 @@ options:
     type: int
     default: 10
   bearer_token:
-    description: Sent as C(Authorization: Bearer ...) when set.
+    description: Sent as an C(Authorization) bearer header when set.
     type: str
   headers:
     description: Extra HTTP headers.
