@@ -219,7 +219,9 @@ module "github_oidc" {
 module "acm" {
   source = "./modules/acm"
 
-  create      = var.tls_mode == "acm"
+  # Switching acm -> cert-manager keeps the certificate while acm_certificate_retained is set,
+  # so the listener never loses the certificate it serves (docs/secrets-and-tls.md, "Switching").
+  create      = var.tls_mode == "acm" || var.acm_certificate_retained
   domain_name = var.service_hostname
   zone_id     = try(var.route53_zone_ids[0], null)
 }

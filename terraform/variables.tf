@@ -412,9 +412,12 @@ variable "github_oidc_provider_arn" {
 ################################################################################
 
 variable "tls_mode" {
-  description = "Who issues the service's TLS certificate: \"acm\" (ACM, DNS-validated in Route53) or \"cert-manager\" (Let's Encrypt DNS-01)."
+  # One default with platform_tls_mode (roles/platform_defaults) and docs/ADRs/0003-alb-tls.md:
+  # acm works on a first real run with nothing in the cluster (Terraform requests and validates
+  # the certificate; the load balancer controller finds it by host name).
+  description = "Who issues the service's TLS certificate: \"acm\" (ACM, DNS-validated in Route53) or \"cert-manager\" (Let's Encrypt DNS-01, imported into ACM by External Secrets)."
   type        = string
-  default     = "cert-manager"
+  default     = "acm"
 
   validation {
     condition     = contains(["acm", "cert-manager"], var.tls_mode)
@@ -436,6 +439,18 @@ variable "service_hostname" {
     condition     = var.tls_mode != "acm" || (var.service_hostname != "" && length(var.route53_zone_ids) > 0)
     error_message = "tls_mode = \"acm\" needs route53_zone_ids (the first zone holds the validation records)."
   }
+
+  validation {
+    # DNS-01 answers in the given zones only (addon_iam grants ChangeResourceRecordSets there).
+    condition     = var.tls_mode != "cert-manager" || (var.service_hostname != "" && length(var.route53_zone_ids) > 0)
+    error_message = "tls_mode = \"cert-manager\" needs route53_zone_ids: cert-manager may answer DNS-01 challenges only in those zones."
+  }
+}
+
+variable "acm_certificate_retained" {
+  description = "Keep the ACM certificate Terraform requested (tls_mode = acm) when switching a running environment to cert-manager: the load balancer controller attaches every issued ACM certificate matching the host, so the listener uses it and ACM refuses to delete it (docs/secrets-and-tls.md)."
+  type        = bool
+  default     = false
 }
 
 variable "alert_email" {

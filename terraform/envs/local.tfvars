@@ -14,6 +14,9 @@ ecr_force_delete                = true
 log_retention_in_days           = 7
 
 tls_mode         = "cert-manager"
+# cert-manager mode needs a zone (DNS-01 answers only there); emulated: Terraform never calls
+# Route53 in this mode, the id only appears in cert-manager's IAM policy.
+route53_zone_ids = ["Z0LOCALEXAMPLEZONE000"]
 service_hostname = "model-api.local.example.com"
 
 github_repository   = "example-org/ml-platform"

@@ -99,6 +99,9 @@ mock_provider "aws" {
 
 variables {
   environment = "local"
+  # Both TLS modes need a hosted zone; the default mode is acm (tests/secrets_tls.tftest.hcl).
+  route53_zone_ids = ["Z0123456789ABCDEFGHIJ"]
+  service_hostname = "api.example.com" # the host of the mocked validation option
 }
 
 run "defaults_build_the_documented_platform" {
@@ -125,8 +128,8 @@ run "defaults_build_the_documented_platform" {
   }
 
   assert {
-    condition     = output.platform.acm_certificate_arn == null
-    error_message = "No ACM certificate may exist with tls_mode = cert-manager."
+    condition     = output.platform.acm_certificate_arn != null
+    error_message = "The default tls_mode = acm requests an ACM certificate."
   }
 
   assert {
@@ -226,7 +229,8 @@ run "rejects_acm_mode_without_a_zone" {
   command = plan
 
   variables {
-    tls_mode = "acm"
+    tls_mode         = "acm"
+    route53_zone_ids = []
   }
 
   expect_failures = [var.service_hostname]

@@ -9,8 +9,10 @@ locals {
   # Condition keys of IRSA trust policies are "<issuer host/path>:sub" and ":aud".
   oidc_issuer = replace(var.oidc_issuer_url, "https://", "")
 
-  service_accounts     = tomap(var.service_accounts)
-  acm_import_tag_value = coalesce(var.acm_import_tag_value, "${var.name}-external-secrets")
+  service_accounts = tomap(var.service_accounts)
+  # Prefix of ESO's external-secrets-remote-key tag: the ACM ClusterSecretStore's
+  # spec.provider.aws.prefix (platform_secrets role), so the tag marks this platform's imports.
+  acm_remote_key_prefix = coalesce(var.acm_remote_key_prefix, "${var.name}/")
 
   policies = {
     aws_load_balancer_controller = data.aws_iam_policy_document.aws_load_balancer_controller.json
@@ -444,23 +446,56 @@ data "aws_iam_policy_document" "external_secrets" {
     }
   }
 
-  # cert-manager -> ACM: a PushSecret through the ACM provider imports the certificate
-  # cert-manager issued. Only certificates carrying the platform's tag can be touched.
+  # cert-manager -> ACM: a PushSecret through External Secrets' ACM provider imports the
+  # certificate cert-manager issued. These statements are exactly the calls that provider makes
+  # (external-secrets v2.9.0, providers/v1/aws/certificatemanager/certificatemanager.go):
+  #   findCertificateARN  -> tag:GetResources (ResourceTypeFilters acm:certificate, TagFilters
+  #                          managed-by=external-secrets and external-secrets-remote-key=<key>)
+  #   importNewCertificate -> acm:ImportCertificate with exactly the tags managed-by and
+  #                          external-secrets-remote-key (<store prefix><remoteKey>)
+  #   reimportCertificate -> acm:GetCertificate, then acm:ImportCertificate with CertificateArn
+  #                          and no tags (ACM refuses tags on a re-import)
+  #   syncTags            -> acm:ListTagsForCertificate, acm:RemoveTagsFromCertificate and
+  #                          acm:AddTagsToCertificate for the PushSecret's own (non-reserved) tags
+  # The boundary is the pair of tags ESO itself sets at import time: the store's prefix makes the
+  # remote-key tag ours. DeleteCertificate (deletionPolicy Delete), DescribeCertificate and
+  # ExportCertificate (ExternalSecret reads) are not used by the platform and not granted.
   dynamic "statement" {
     for_each = var.enable_acm_import ? [1] : []
 
     content {
-      sid = "ImportNewTaggedCertificates"
-      actions = [
-        "acm:ImportCertificate",
-        "acm:AddTagsToCertificate",
-      ]
+      sid = "FindPushedCertificates"
+      # The Resource Groups Tagging API has no resource-level permissions.
+      actions   = ["tag:GetResources"]
+      resources = ["*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_acm_import ? [1] : []
+
+    content {
+      sid       = "ImportNewCertificatesWithEsoTags"
+      actions   = ["acm:ImportCertificate"]
       resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
 
       condition {
         test     = "StringEquals"
-        variable = "aws:RequestTag/${var.acm_import_tag_key}"
-        values   = [local.acm_import_tag_value]
+        variable = "aws:RequestTag/managed-by"
+        values   = ["external-secrets"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "aws:RequestTag/external-secrets-remote-key"
+        values   = ["${local.acm_remote_key_prefix}*"]
+      }
+
+      # Exactly ESO's two tags and nothing else on the request.
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = ["managed-by", "external-secrets-remote-key"]
       }
     }
   }
@@ -469,23 +504,24 @@ data "aws_iam_policy_document" "external_secrets" {
     for_each = var.enable_acm_import ? [1] : []
 
     content {
-      sid = "ManageOwnCertificates"
-      # Re-importing a renewed certificate also rewrites its tags (External Secrets' ACM provider).
+      sid = "ReimportAndReadOwnCertificates"
       actions = [
         "acm:ImportCertificate",
-        "acm:AddTagsToCertificate",
-        "acm:RemoveTagsFromCertificate",
-        "acm:DescribeCertificate",
         "acm:GetCertificate",
-        "acm:DeleteCertificate",
         "acm:ListTagsForCertificate",
       ]
       resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
 
       condition {
         test     = "StringEquals"
-        variable = "aws:ResourceTag/${var.acm_import_tag_key}"
-        values   = [local.acm_import_tag_value]
+        variable = "aws:ResourceTag/managed-by"
+        values   = ["external-secrets"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "aws:ResourceTag/external-secrets-remote-key"
+        values   = ["${local.acm_remote_key_prefix}*"]
       }
     }
   }
@@ -494,10 +530,31 @@ data "aws_iam_policy_document" "external_secrets" {
     for_each = var.enable_acm_import ? [1] : []
 
     content {
-      sid = "FindCertificates"
-      # ListCertificates has no resource-level permissions.
-      actions   = ["acm:ListCertificates"]
-      resources = ["*"]
+      sid = "TagOwnCertificates"
+      actions = [
+        "acm:AddTagsToCertificate",
+        "acm:RemoveTagsFromCertificate",
+      ]
+      resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/managed-by"
+        values   = ["external-secrets"]
+      }
+
+      condition {
+        test     = "StringLike"
+        variable = "aws:ResourceTag/external-secrets-remote-key"
+        values   = ["${local.acm_remote_key_prefix}*"]
+      }
+
+      # The boundary tags themselves can never be added, changed or removed.
+      condition {
+        test     = "ForAllValues:StringNotEquals"
+        variable = "aws:TagKeys"
+        values   = ["managed-by", "external-secrets-remote-key"]
+      }
     }
   }
 }

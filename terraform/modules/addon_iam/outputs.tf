@@ -21,7 +21,7 @@ output "policy_arns" {
 # External Secrets
 ################################################################################
 
-output "acm_import_tag" {
-  description = "Tag a certificate pushed to ACM must carry, or null when ACM import is off."
-  value       = var.enable_acm_import ? { key = var.acm_import_tag_key, value = local.acm_import_tag_value } : null
+output "acm_remote_key_prefix" {
+  description = "Prefix of the external-secrets-remote-key tag External Secrets may import certificates under (the ACM store's spec.provider.aws.prefix), or null when ACM import is off."
+  value       = var.enable_acm_import ? local.acm_remote_key_prefix : null
 }

@@ -77,16 +77,16 @@ variable "enable_acm_import" {
   default     = false
 }
 
-variable "acm_import_tag_key" {
-  description = "Tag key that imported certificates must carry."
-  type        = string
-  default     = "platform/managed-by"
-}
-
-variable "acm_import_tag_value" {
-  description = "Value of acm_import_tag_key that imported certificates must carry (empty: <name>-external-secrets)."
+variable "acm_remote_key_prefix" {
+  description = "Prefix of the external-secrets-remote-key tag of the certificates External Secrets may import and manage in ACM: the ACM ClusterSecretStore's spec.provider.aws.prefix (empty: <name>/)."
   type        = string
   default     = ""
+
+  validation {
+    # ACM tag values: letters, digits, spaces and _.:/=+-@ (ACM Tag data type).
+    condition     = var.acm_remote_key_prefix == "" || can(regex("^[A-Za-z0-9_.:=+@-]+/$", var.acm_remote_key_prefix))
+    error_message = "acm_remote_key_prefix must be empty or end with \"/\" (e.g. ml-platform-local/), using letters, digits and _.:=+@-."
+  }
 }
 
 ################################################################################
