@@ -18,7 +18,15 @@ description:
   - Never returns or prints a secret value; results hold states, key names and digest verdicts only.
   - Distinguishes C(ready), C(not_ready) (with the condition's message), C(stale) (Secret holds an
     older version), C(missing_secret), C(missing_store) and C(missing_external_secret).
-  - Read-only, so it runs unchanged in check mode.
+  - With I(force_sync), a Secret that holds an older version makes the module set the
+    ExternalSecret's C(force-sync) annotation to the current Secrets Manager VersionId, the manual
+    refresh ESO documents (docs/api/externalsecret.md, "Manual Refresh"): any change of an
+    ExternalSecret's labels or annotations changes its resource version
+    (pkg/controllers/util/util.go GetResourceVersion), and the periodic refresh policy syncs at once
+    when that differs from C(status.syncedResourceVersion) (externalsecret_controller.go
+    shouldRefreshPeriodic); otherwise ESO waits for C(refreshInterval). The value is a version id,
+    never a secret; the same version is never annotated twice, so repeated runs change nothing.
+  - Otherwise read-only; in check mode nothing is annotated and the state is only reported.
 options:
   name:
     description: Name of the ExternalSecret.
@@ -44,6 +52,13 @@ options:
       and the Secret's existence are checked.
     type: bool
     default: true
+  force_sync:
+    description:
+      - When the Secret holds an older version than Secrets Manager's current one, annotate the
+        ExternalSecret with C(force-sync=<VersionId>) so ESO syncs now instead of after
+        C(refreshInterval), then keep waiting. Needs I(compare_provider).
+    type: bool
+    default: false
   timeout:
     description: Seconds to wait for the sync before reporting the last state.
     type: int
@@ -118,6 +133,10 @@ version_id:
   description: Secrets Manager VersionId (AWSCURRENT) that was compared, when fetched.
   returned: when compare_provider
   type: str
+forced:
+  description: Whether the force-sync annotation was set (then changed is true).
+  returned: always
+  type: bool
 attempts:
   description: Number of checks made.
   returned: always
@@ -129,6 +148,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.external_secrets import (
     MISSING_EXTERNAL_SECRET,
+    STALE,
     ExternalSecretsError,
     Verdict,
     judge,
@@ -155,6 +175,9 @@ except ImportError:
 
 ESO_GROUP = "external-secrets.io"
 ESO_VERSION = "v1"
+# The annotation ESO documents for a manual refresh (docs/api/externalsecret.md, v2.9.0); any
+# annotation change triggers it, this name is the documented one.
+FORCE_SYNC_ANNOTATION = "force-sync"
 
 
 def k8s_client(params):
@@ -205,16 +228,18 @@ def read_provider(sm_client, secret_id):
 
 
 def check_once(params, client, sm_client):
-    """One look at the sync. Returns (Verdict, version id or None)."""
+    """One look at the sync. Returns (Verdict, version id or None, ExternalSecret or None)."""
     name, namespace = params["name"], params["namespace"]
     try:
         external_secret = client.get_custom(
             ESO_GROUP, ESO_VERSION, "externalsecrets", namespace, name
         )
     except NotFoundError:
-        return Verdict(
-            MISSING_EXTERNAL_SECRET, f"ExternalSecret {namespace}/{name} does not exist"
-        ), None
+        return (
+            Verdict(MISSING_EXTERNAL_SECRET, f"ExternalSecret {namespace}/{name} does not exist"),
+            None,
+            None,
+        )
     store = read_store(client, external_secret)
     target = (external_secret.get("spec", {}).get("target") or {}).get("name") or name
     try:
@@ -235,19 +260,49 @@ def check_once(params, client, sm_client):
         key_map = params["keys"] or key_map_from_spec(external_secret, secret_id)
         value, version_id = read_provider(sm_client, secret_id)
     verdict = judge(external_secret, store, secret, value, key_map)
-    return verdict, version_id
+    return verdict, version_id, external_secret
 
 
-def verify(params, client, sm_client, sleep=None, clock=None):
-    """Poll until ready or timeout. Returns (Verdict, version id, attempts)."""
+def force_sync(client, external_secret, version_id):
+    """Annotate the ExternalSecret with force-sync=<version id> unless it already says so.
+
+    Returns True when it was patched. A JSON merge patch of one annotation: the fields the
+    platform applies (server-side, its own field manager) are left alone.
+    """
+    annotations = (external_secret.get("metadata") or {}).get("annotations") or {}
+    if not version_id or annotations.get(FORCE_SYNC_ANNOTATION) == version_id:
+        return False
+    client.patch_custom(
+        ESO_GROUP,
+        ESO_VERSION,
+        "externalsecrets",
+        external_secret["metadata"]["namespace"],
+        external_secret["metadata"]["name"],
+        {"metadata": {"annotations": {FORCE_SYNC_ANNOTATION: version_id}}},
+    )
+    return True
+
+
+def verify(params, client, sm_client, sleep=None, clock=None, check_mode=False):
+    """Poll until ready or timeout. Returns (Verdict, version id, attempts, forced)."""
     sleep, clock = sleep or time.sleep, clock or time.monotonic
     deadline = clock() + max(params["timeout"], 0)
     attempts = 0
+    forced = False
     while True:
         attempts += 1
-        verdict, version_id = check_once(params, client, sm_client)
-        if verdict.ready or clock() >= deadline:
-            return verdict, version_id, attempts
+        verdict, version_id, external_secret = check_once(params, client, sm_client)
+        if verdict.ready:
+            return verdict, version_id, attempts, forced
+        if (
+            params.get("force_sync")
+            and not check_mode
+            and verdict.state == STALE
+            and force_sync(client, external_secret, version_id)
+        ):
+            forced = True
+        elif clock() >= deadline:
+            return verdict, version_id, attempts, forced
         sleep(max(params["poll_interval"], 1))
 
 
@@ -258,6 +313,7 @@ def main():
         secret_id=dict(type="str"),
         keys=dict(type="dict", no_log=False),
         compare_provider=dict(type="bool", default=True),
+        force_sync=dict(type="bool", default=False),
         timeout=dict(type="int", default=120),
         poll_interval=dict(type="int", default=5),
         fail_on_error=dict(type="bool", default=True),
@@ -269,18 +325,22 @@ def main():
     )
     argument_spec.update(K8S_CONNECTION_ARGS)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    if module.params["force_sync"] and not module.params["compare_provider"]:
+        module.fail_json(msg="force_sync needs compare_provider: true (it acts on a stale Secret)")
     try:
         client = k8s_client(module.params)
         sm_client = (
             secrets_manager_client(module.params) if module.params["compare_provider"] else None
         )
-        verdict, version_id, attempts = verify(module.params, client, sm_client)
+        verdict, version_id, attempts, forced = verify(
+            module.params, client, sm_client, check_mode=module.check_mode
+        )
     except (PlatformModuleError, ExternalSecretsError) as exc:
         module.fail_json(
             msg=f"Failed to verify ExternalSecret {module.params['namespace']}/"
             f"{module.params['name']}: {exc}"
         )
-    result = dict(changed=False, attempts=attempts, **verdict.as_dict())
+    result = dict(changed=forced, forced=forced, attempts=attempts, **verdict.as_dict())
     if version_id is not None:
         result["version_id"] = version_id
     if not verdict.ready and module.params["fail_on_error"]:

@@ -372,3 +372,105 @@ def test_stale_when_a_key_is_missing_from_secret():
         {"api-keys.json": "", "smoke-api-key": "keys.0"},
     )
     assert verdict.state == es.STALE and "smoke-api-key" in verdict.message
+
+
+# --- force_sync: the rotation path (ESO v2.9.0 refreshes on a metadata change) -----------------
+
+
+class FakeK8sWithPatch(FakeK8s):
+    """FakeK8s that records merge patches; ESO "syncs" when the force-sync annotation changes.
+
+    Real status shape (external-secrets v2.9.0, markAsDone in
+    pkg/controllers/externalsecret/externalsecret_controller.go): Ready/True/SecretSynced,
+    message "secret synced", refreshTime, syncedResourceVersion "<generation>-<sha3-224 hex>".
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patches = []
+
+    def patch_custom(self, group, version, plural, namespace, name, body, subresource=None):
+        self.patches.append((plural, namespace, name, body))
+        self.es_obj.setdefault("metadata", {}).setdefault("annotations", {}).update(
+            body["metadata"]["annotations"]
+        )
+        self.secret = k8s_secret()  # ESO syncs the current version right away
+        return self.es_obj
+
+
+def eso_status_es():
+    obj = external_secret(message="secret synced", synced="3-" + "ab12" * 14)
+    obj["status"]["refreshTime"] = "2026-11-30T19:00:00Z"
+    obj["status"]["binding"] = {"name": ""}
+    obj["spec"]["refreshInterval"] = "1h"
+    return obj
+
+
+def test_force_sync_annotates_a_stale_secret_and_verifies(monkeypatch):
+    fake = FakeK8sWithPatch(eso_status_es(), secret=k8s_secret(OLD_VALUE))
+    out = run_main(monkeypatch, fake, FakeSecretsManager(version="v-0002"), force_sync=True)
+    assert not out.failed and out.result["state"] == "ready"
+    assert out.result["changed"] is True and out.result["forced"] is True
+    assert fake.patches == [
+        (
+            "externalsecrets",
+            "model-api",
+            "model-api-keys",
+            {"metadata": {"annotations": {"force-sync": "v-0002"}}},
+        )
+    ]
+    assert_no_value(out.result)
+
+
+def test_without_force_sync_a_rotation_stays_stale_within_refresh_interval(monkeypatch):
+    """Today's behaviour the stage relied on: nothing forces ESO, the run fails as stale."""
+    fake = FakeK8sWithPatch(eso_status_es(), secret=k8s_secret(OLD_VALUE))
+    out = run_main(monkeypatch, fake, FakeSecretsManager(), timeout=0)
+    assert out.failed and out.result["state"] == "stale" and fake.patches == []
+
+
+def test_force_sync_never_annotates_the_same_version_twice(monkeypatch):
+    es_obj = eso_status_es()
+    es_obj["metadata"]["annotations"] = {"force-sync": "v-0002"}
+    fake = FakeK8sWithPatch(es_obj, secret=k8s_secret(OLD_VALUE))
+    fake.patch_custom = lambda *a, **k: pytest.fail("patched again")
+    out = run_main(
+        monkeypatch,
+        fake,
+        FakeSecretsManager(version="v-0002"),
+        force_sync=True,
+        fail_on_error=False,
+    )
+    assert out.result["state"] == "stale" and out.result["changed"] is False
+
+
+def test_force_sync_in_check_mode_only_reports(monkeypatch):
+    fake = FakeK8sWithPatch(eso_status_es(), secret=k8s_secret(OLD_VALUE))
+    out = run_main(
+        monkeypatch,
+        fake,
+        FakeSecretsManager(),
+        force_sync=True,
+        fail_on_error=False,
+        _ansible_check_mode=True,
+    )
+    assert out.result["state"] == "stale" and out.result["changed"] is False
+    assert fake.patches == []
+
+
+def test_force_sync_leaves_a_current_secret_alone(monkeypatch):
+    fake = FakeK8sWithPatch(eso_status_es(), secret=k8s_secret())
+    out = run_main(monkeypatch, fake, FakeSecretsManager(), force_sync=True)
+    assert out.result["state"] == "ready" and out.result["changed"] is False
+    assert fake.patches == []
+
+
+def test_force_sync_needs_compare_provider(monkeypatch):
+    out = run_main(
+        monkeypatch,
+        FakeK8sWithPatch(eso_status_es(), secret=k8s_secret()),
+        FakeSecretsManager(),
+        force_sync=True,
+        compare_provider=False,
+    )
+    assert out.failed and "force_sync needs compare_provider" in out.result["msg"]
