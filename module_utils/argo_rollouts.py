@@ -6,7 +6,9 @@ No Ansible and no Kubernetes client here: every function takes plain dicts (Roll
 AnalysisRun objects as the API returns them) and returns plain data or raises
 ``RolloutActionError``. Phase and weights follow the plugin and controller
 (``utils/rollout/rolloututil.go`` GetRolloutPhase / CalculateRolloutPhase,
-``utils/replicaset/canary.go`` GetCurrentSetWeight, ``cmd/promote/promote.go`` getPatches).
+``utils/replicaset/canary.go`` GetCurrentSetWeight, ``cmd/promote/promote.go`` getPatches,
+``cmd/set/set_image.go`` newRolloutSetImage, ``info/rollout_info.go`` ActualWeight), all read at
+argoproj/argo-rollouts tag v1.9.0.
 """
 
 from __future__ import annotations
@@ -93,13 +95,20 @@ def current_step(rollout):
     return steps[index], index
 
 
+def max_traffic_weight(rollout):
+    """trafficRouting.maxTrafficWeight, else 100 (weightutil.MaxTrafficWeight)."""
+    routing = (_canary(rollout) or {}).get("trafficRouting") or {}
+    value = routing.get("maxTrafficWeight")
+    return 100 if value is None else _int(value, 100)
+
+
 def current_set_weight(rollout):
     """The desired canary weight of the current step (GetCurrentSetWeight)."""
     if _status(rollout).get("abort"):
         return 0
     step, index = current_step(rollout)
     if step is None:
-        return 100
+        return max_traffic_weight(rollout)
     for i in range(index, -1, -1):
         weight = _steps(rollout)[i].get("setWeight")
         if weight is not None:
@@ -158,9 +167,56 @@ def rollout_phase(rollout):
 
 
 # ---------------------------------------------------------------------------------- weights
-def current_weights(rollout):
-    """{'canary': int, 'stable': int, 'source': ...}: from status.canary.weights when the
-    controller reports them (traffic routing), otherwise computed from the current step."""
+def pod_template_hash(obj):
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(POD_TEMPLATE_HASH_LABEL)
+
+
+def canary_replica_set(rollout, replica_sets):
+    """The rollout's ReplicaSet whose pod template hash is status.currentPodHash and is not the
+    stable one (replicaset_info.go: rsInfo.Canary), or None."""
+    status = _status(rollout)
+    current, stable = status.get("currentPodHash"), status.get("stableRS")
+    for rs in replica_sets or ():
+        if not owned_by(rs, rollout):
+            continue
+        rs_hash = pod_template_hash(rs)
+        if rs_hash and rs_hash != stable and rs_hash == current:
+            return rs
+    return None
+
+
+def actual_weight(rollout, replica_sets=()):
+    """The plugin's ActualWeight (info/rollout_info.go NewRolloutInfo): the max weight once the
+    steps are done; with traffic routing status.canary.weights.canary (else the set weight);
+    without it, the canary ReplicaSet's available replicas * max weight / the rollout's
+    available replicas (integer division); 0 while nothing is available."""
+    if _canary(rollout) is None:
+        return None
+    step, _index = current_step(rollout)
+    if step is None:
+        return max_traffic_weight(rollout)
+    status = _status(rollout)
+    available = _int(status.get("availableReplicas"))
+    if available <= 0:
+        return 0
+    if not _canary(rollout).get("trafficRouting"):
+        rs = canary_replica_set(rollout, replica_sets)
+        if rs is None:
+            return 0
+        rs_available = _int((rs.get("status") or {}).get("availableReplicas"))
+        return rs_available * max_traffic_weight(rollout) // available
+    weights = (status.get("canary") or {}).get("weights")
+    if weights and "canary" in weights:
+        return _int((weights.get("canary") or {}).get("weight"))
+    return current_set_weight(rollout)
+
+
+def current_weights(rollout, replica_sets=()):
+    """{'canary': int, 'stable': int, 'source': ...}: traffic (ALB) weights from
+    status.canary.weights when the controller reports them; without traffic routing the share of
+    available pods, computed like the plugin's ActualWeight (source 'replicas'); with routing but
+    no status yet, the desired set weight (source 'set-weight'). Once the steps are done and the
+    new version is stable, everything is stable: canary 0, stable 100."""
     weights = (_status(rollout).get("canary") or {}).get("weights")
     if weights and "canary" in weights and "stable" in weights:
         return {
@@ -170,11 +226,14 @@ def current_weights(rollout):
         }
     if _canary(rollout) is None:
         return {"canary": 0, "stable": 100, "source": "computed"}
+    maximum = max_traffic_weight(rollout)
     if is_fully_promoted(rollout) and current_step(rollout)[0] is None:
-        # Finished: everything is stable (and the canary is the stable).
-        return {"canary": 0, "stable": 100, "source": "computed"}
+        return {"canary": 0, "stable": maximum, "source": "computed"}
+    if not _canary(rollout).get("trafficRouting"):
+        canary = actual_weight(rollout, replica_sets)
+        return {"canary": canary, "stable": maximum - canary, "source": "replicas"}
     canary = current_set_weight(rollout)
-    return {"canary": canary, "stable": 100 - canary, "source": "computed"}
+    return {"canary": canary, "stable": maximum - canary, "source": "set-weight"}
 
 
 # ----------------------------------------------------------------------------- analysis runs
@@ -277,14 +336,28 @@ def failing_metric(analysis):
 
 
 # ----------------------------------------------------------------------------------- status
-def rollout_summary(rollout, runs=()):
+def traffic_on_stable(rollout, weights):
+    """True only when the Rollout itself says all traffic is on the stable version: the
+    controller has observed the current spec and either the release is finished (stable is the
+    desired version) or it aborted and its weights show no canary traffic (status.canary.weights
+    with traffic routing, the canary ReplicaSet's available pods without)."""
+    status = _status(rollout)
+    if "observedGeneration" not in status or not is_generation_observed(rollout):
+        return False
+    if is_fully_promoted(rollout) and current_step(rollout)[0] is None:
+        return True
+    reported = weights["source"] in ("status", "replicas")
+    return bool(status.get("abort")) and weights["canary"] == 0 and reported
+
+
+def rollout_summary(rollout, runs=(), replica_sets=()):
     """Everything `kubectl argo rollouts get rollout` shows that a playbook needs to decide."""
     metadata = rollout.get("metadata") or {}
     status = _status(rollout)
     phase, message = rollout_phase(rollout)
     step, index = current_step(rollout)
     steps = _steps(rollout)
-    weights = current_weights(rollout)
+    weights = current_weights(rollout, replica_sets)
     analysis = rollout_analysis_runs(rollout, runs)
     canary_status = status.get("canary") or {}
     return {
@@ -300,7 +373,13 @@ def rollout_summary(rollout, runs=()):
         "step_total": len(steps),
         "step": step,
         "set_weight": current_set_weight(rollout) if _canary(rollout) is not None else None,
+        "actual_weight": actual_weight(rollout, replica_sets),
         "weights": weights,
+        "traffic_on_stable": traffic_on_stable(rollout, weights),
+        # The controller writes status.observedGeneration on every reconcile: without it no
+        # controller has ever looked at this Rollout.
+        "controller_seen": "observedGeneration" in status,
+        "observed": is_generation_observed(rollout),
         "stable_hash": status.get("stableRS"),
         "canary_hash": status.get("currentPodHash"),
         "stable_revision_hash": status.get("stableRS"),
@@ -327,43 +406,92 @@ def rollout_summary(rollout, runs=()):
 
 
 # ---------------------------------------------------------------------------------- patches
-def set_image_patch(rollout, container, image):
-    """Merge patch for spec.template (containers are a list: the whole list is sent), or None
-    when the container already runs that image. Raises when the container does not exist."""
-    template = copy.deepcopy((rollout.get("spec") or {}).get("template") or {})
-    pod_spec = template.get("spec") or {}
-    for field in ("containers", "initContainers", "ephemeralContainers"):
-        for item in pod_spec.get(field) or []:
-            if item.get("name") == container:
-                if item.get("image") == image:
-                    return None
-                item["image"] = image
-                return {"spec": {"template": {"spec": {field: pod_spec[field]}}}}
-    names = [c.get("name") for c in pod_spec.get("containers") or []]
-    raise RolloutActionError(f"container {container!r} not found (containers: {names})")
+CONTAINER_FIELDS = ("initContainers", "containers", "ephemeralContainers")
+
+
+def set_image_patch(obj, container, image):
+    """Merge patch that sets the image of every container named ``container`` (or of every
+    container with ``*``) in every container list of spec.template -- init, regular and ephemeral
+    containers, like the plugin's newRolloutSetImage -- or None when they all run it already.
+    obj is the Rollout, or the Deployment its spec.workloadRef names. The patch carries
+    metadata.resourceVersion: the API server refuses it (409 Conflict) when the object changed
+    since it was read, as the plugin's Update does. Raises when no container matches."""
+    pod_spec = copy.deepcopy(((obj.get("spec") or {}).get("template") or {}).get("spec") or {})
+    found = False
+    changed = {}
+    for field in CONTAINER_FIELDS:
+        items = pod_spec.get(field) or []
+        for item in items:
+            if item.get("name") == container or container == "*":
+                found = True
+                if item.get("image") != image:
+                    item["image"] = image
+                    changed[field] = items
+    if not found:
+        names = [c.get("name") for f in CONTAINER_FIELDS for c in pod_spec.get(f) or []]
+        raise RolloutActionError(
+            f"unable to find container named {container!r} (containers: {names})"
+        )
+    if not changed:
+        return None
+    patch = {"spec": {"template": {"spec": changed}}}
+    version = (obj.get("metadata") or {}).get("resourceVersion")
+    if version:
+        patch["metadata"] = {"resourceVersion": version}
+    return patch
+
+
+def workload_ref(rollout):
+    """spec.workloadRef ({apiVersion, kind, name}) or None."""
+    return (rollout.get("spec") or {}).get("workloadRef") or None
+
+
+def _inconclusive_step(rollout):
+    """The plugin's isInconclusive: a canary whose step AnalysisRun is Inconclusive."""
+    step_run = (_status(rollout).get("canary") or {}).get("currentStepAnalysisRunStatus") or {}
+    return _canary(rollout) is not None and step_run.get("status") == "Inconclusive"
 
 
 def promote_patches(rollout, full=False):
-    """(spec_patch, status_patch) like the plugin's promote; None entries mean nothing to send.
+    """(spec_patch, status_patch) like the plugin's promote (getPatches); None entries mean
+    nothing to send.
 
-    One step: clear status.pauseConditions (and spec.paused), or, when nothing is paused but a
-    canary step is running (analysis/experiment), move to the next step. Full: promoteFull.
+    Full: unpause spec.paused and set status.promoteFull unless the desired version is already
+    stable. One step: unpause spec.paused, and clear status.pauseConditions; when a step analysis
+    is Inconclusive and the controller paused, also clear controllerPause and move to the next
+    step; when nothing is paused but a canary step runs (analysis/experiment), move to the next
+    step. A finished rollout has nothing left to promote (the plugin would send a no-op patch).
     """
+    spec = rollout.get("spec") or {}
     status = _status(rollout)
+    spec_patch = {"spec": {"paused": False}} if spec.get("paused") else None
     if full:
         if status.get("currentPodHash") != status.get("stableRS"):
-            return None, {"status": {"promoteFull": True}}
-        return None, None
-    spec_patch = {"spec": {"paused": False}} if (rollout.get("spec") or {}).get("paused") else None
+            return spec_patch, {"status": {"promoteFull": True}}
+        return spec_patch, None
+    steps = _steps(rollout)
+    index = _int(status.get("currentStepIndex"), 0)
+    next_index = index + 1 if index < len(steps) else index
+    if (
+        _inconclusive_step(rollout)
+        and status.get("pauseConditions")
+        and status.get("controllerPause")
+    ):
+        if steps:
+            return spec_patch, {
+                "status": {
+                    "pauseConditions": None,
+                    "controllerPause": False,
+                    "currentStepIndex": next_index,
+                }
+            }
+        return spec_patch, None
     if status.get("pauseConditions"):
         return spec_patch, {"status": {"pauseConditions": None}}
-    if _canary(rollout) is not None and _steps(rollout):
-        index = _int(status.get("currentStepIndex"), 0)
-        if is_fully_promoted(rollout) and index >= len(_steps(rollout)):
+    if _canary(rollout) is not None and steps:
+        if is_fully_promoted(rollout) and index >= len(steps):
             return spec_patch, None  # nothing left to promote
-        if index < len(_steps(rollout)):
-            index += 1
-        return spec_patch, {"status": {"pauseConditions": None, "currentStepIndex": index}}
+        return spec_patch, {"status": {"pauseConditions": None, "currentStepIndex": next_index}}
     return spec_patch, None
 
 
@@ -407,5 +535,14 @@ def wait_outcome(summary, wait_for):
 
 
 def progress_key(summary):
-    """What changes when a rollout moves: phase, step and canary weight."""
-    return (summary["phase"], summary["step_index"], summary["weights"]["canary"])
+    """What changes when a rollout moves: phase, step, canary weight, the pause reasons (an
+    InconclusiveAnalysisRun pause can come while the rollout is already Paused at a step), the
+    abort flag and the phases of the current AnalysisRuns."""
+    return (
+        summary["phase"],
+        summary["step_index"],
+        summary["weights"]["canary"],
+        tuple(sorted(str(r) for r in summary.get("pause_reasons") or [])),
+        summary.get("aborted"),
+        tuple((r.get("name"), r.get("phase")) for r in summary.get("analysis_runs") or []),
+    )
