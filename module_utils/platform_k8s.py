@@ -39,6 +39,10 @@ class NotFoundError(PlatformModuleError):
     """The requested object does not exist."""
 
 
+class ApiUnreachableError(PlatformModuleError):
+    """The API server (or, through its proxy, the service behind it) did not answer."""
+
+
 def connection_params(params):
     """Return only the connection options from a module's params."""
     return {key: params.get(key) for key in K8S_CONNECTION_ARGS}
@@ -129,3 +133,28 @@ class K8sClient:
             )
         except ApiException as exc:
             raise self._error(exc, f"Secret {namespace}/{name}") from exc
+
+    def service_proxy_get(self, path, query_params=(), timeout=10):
+        """GET a path through the API server (e.g. the service proxy) with the cluster's own
+        credentials. Returns (status, body bytes) for any HTTP answer, errors included; raises
+        ApiUnreachableError when no HTTP answer came back."""
+        try:
+            response = self.api_client.call_api(
+                path,
+                "GET",
+                query_params=list(query_params),
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except ApiException as exc:
+            if not exc.status:  # the client reports TLS failures as status 0
+                raise ApiUnreachableError(
+                    f"the Kubernetes API did not answer: {exc.reason}"
+                ) from exc
+            return exc.status, exc.body if exc.body is not None else b""
+        except Exception as exc:  # urllib3 raises several unrelated types for a dead connection
+            raise ApiUnreachableError(f"the Kubernetes API did not answer: {exc}") from exc
+        raw = response[0] if isinstance(response, tuple) else response
+        return raw.status, raw.data

@@ -2,7 +2,9 @@
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """Pure helpers for Prometheus instant queries (no Ansible import, standard library only).
 
-``instant_query`` calls /api/v1/query with urllib; ``parse_result`` turns the answer into
+``instant_query`` calls /api/v1/query with urllib (the module can also go through the
+Kubernetes API service proxy, then ``decode_answer``/``http_error`` read the answer the same
+way); ``parse_result`` turns the answer into
 samples; ``judge`` applies thresholds and returns the verdict pass/fail/none. The rules match
 the canary analysis semantics (docs/ADRs/0005-analysis-semantics.md): an empty result or a NaN
 cannot be judged, so the verdict is ``none`` (inconclusive), never pass or fail.
@@ -56,25 +58,48 @@ def instant_query(base_url, query, at=None, timeout=10, headers=None, context=No
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             body = response.read()
     except urllib.error.HTTPError as exc:
-        # Prometheus answers 400/422/503 with a JSON error body: report its message.
-        body = exc.read()
-        try:
-            doc = json.loads(body)
-            reason = f"{doc.get('errorType', 'error')}: {doc.get('error', '')}"
-        except ValueError:
-            reason = body[:200].decode("utf-8", "replace")
-        raise PrometheusError(f"HTTP {exc.code} from {base_url}: {reason}") from exc
+        raise http_error(base_url, exc.code, exc.read()) from exc
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PrometheusUnreachable(f"Prometheus at {base_url} is unreachable: {reason}") from exc
+    return decode_answer(base_url, body)
+
+
+def query_params(query, at=None):
+    """The query string parameters of /api/v1/query, as (name, value) pairs."""
+    return [("query", query)] + ([("time", str(at))] if at is not None else [])
+
+
+def http_error(source, code, body):
+    """The PrometheusError for an HTTP error answer: Prometheus answers 400/422/503 with a JSON
+    error body (errorType, error), which is reported."""
+    if isinstance(body, str):
+        body = body.encode("utf-8", "replace")
+    try:
+        doc = json.loads(body or b"")
+        reason = f"{doc.get('errorType', 'error')}: {doc.get('error', '')}"
+    except (ValueError, AttributeError):
+        reason = (body or b"")[:200].decode("utf-8", "replace")
+    return PrometheusError(f"HTTP {code} from {source}: {reason}")
+
+
+def decode_answer(source, body):
+    """The 'data' object of a successful /api/v1/query answer."""
     try:
         doc = json.loads(body)
     except ValueError as exc:
-        raise PrometheusError(f"{base_url} did not answer JSON (is it Prometheus?)") from exc
+        raise PrometheusError(f"{source} did not answer JSON (is it Prometheus?)") from exc
     if not isinstance(doc, dict) or doc.get("status") != "success":
         error = doc.get("error") if isinstance(doc, dict) else doc
         raise PrometheusError(f"query failed: {error}")
     return doc.get("data") or {}
+
+
+def service_proxy_path(namespace, name, port, scheme="http"):
+    """The Kubernetes API service proxy path of a Service port: ``/api/v1/namespaces/<ns>/
+    services/<scheme>:<name>:<port>/proxy`` (the API server accepts a port name or number,
+    kubernetes pkg/registry/core/service/storage ResourceLocation)."""
+    return f"/api/v1/namespaces/{namespace}/services/{scheme}:{name}:{port}/proxy"
 
 
 def _float(text):
