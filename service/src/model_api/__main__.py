@@ -9,7 +9,7 @@ import sys
 
 from aiohttp import web
 
-from .app import STATE_KEY, create_app
+from .app import STATE_KEY, ModelApiRunner, create_app
 from .config import Config, ConfigError
 from .logs import configure_logging
 from .model import ModelError
@@ -23,7 +23,7 @@ async def serve(app: web.Application, config: Config) -> None:
 
     A second signal during the drain period stops at once (in-flight requests still finish).
     """
-    runner = web.AppRunner(
+    runner = ModelApiRunner(
         app,
         access_log=None,
         handle_signals=False,

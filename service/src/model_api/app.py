@@ -11,10 +11,11 @@ import os
 import random
 import re
 import time
+import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from aiohttp import web
+from aiohttp import HttpVersion11, http_exceptions, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from . import __version__
@@ -60,13 +61,22 @@ _id_counter = itertools.count(1)
 
 
 class ApiError(Exception):
-    """An error answered as JSON {"error": {"code", "message"}} with the given status."""
+    """An error answered as JSON {"error": {"code", "message"}} with the given status.
+
+    close=True also asks the client to close the connection (the body was not fully read).
+    """
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        close: bool = False,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+        self.close = close
 
 
 def error_response(
@@ -82,11 +92,18 @@ def error_response(
     )
 
 
+def _new_request_id() -> str:
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
+
 _HTTP_ERROR_CODES = {
     400: ("bad_request", "The request is malformed."),
     404: ("not_found", "No such route."),
     405: ("method_not_allowed", "Method not allowed on this route."),
+    408: ("body_timeout", "The request body did not arrive in time."),
     413: ("body_too_large", "The request body is too large."),
+    417: ("expectation_failed", "Only the expectation 100-continue is supported."),
+    500: ("internal_error", "Internal server error."),
 }
 
 
@@ -102,6 +119,41 @@ def _from_http_exception(exc: web.HTTPException, request_id: str) -> web.Respons
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def _recorder(app: web.Application) -> Callable[..., None]:
+    """The metrics observation and access log line of one answered request."""
+    observe = app[METRICS_KEY].observe
+    access = app[ACCESS_LOG_KEY]
+    log_access = app[CONFIG_KEY].access_log_enabled
+    perf_counter = time.perf_counter
+
+    def record(
+        request: web.BaseRequest,
+        route: str,
+        route_json: str,
+        method: str,
+        status: int,
+        request_id: str,
+        start: float,
+        path: str | None = None,
+        extra: str = "",
+    ) -> None:
+        elapsed = perf_counter() - start
+        observe(route, method, status, elapsed)
+        if log_access:
+            if path is None:
+                path = request.path
+            # Only the path is untrusted text; the request id and method are validated tokens.
+            path_json = route_json if path == route else json.dumps(path[:256])
+            access.record_line(
+                f'"level":"INFO","logger":"model_api.access","message":"request",'
+                f'"request_id":"{request_id}","method":"{method}","path":{path_json},'
+                f'"route":{route_json},"status":{status},"duration_ms":{elapsed * 1000:.3f},'
+                f'"remote":"{request.remote}"{extra}'
+            )
+
+    return record
+
+
 def instrumented(app: web.Application, route: str, handler: Handler) -> Handler:
     """Wrap one route's handler: request id, in-flight gauge, metrics, access log, catch-all.
 
@@ -109,11 +161,8 @@ def instrumented(app: web.Application, route: str, handler: Handler) -> Handler:
     children are bound once, and aiohttp's middleware chain is skipped on the hot path.
     Unknown paths and methods reach catch-all routes wrapped the same way (see create_app).
     """
-    metrics = app[METRICS_KEY]
     state = app[STATE_KEY]
-    access = app[ACCESS_LOG_KEY]
-    log_access = app[CONFIG_KEY].access_log_enabled
-    observe = metrics.observe
+    record = _recorder(app)
     perf_counter = time.perf_counter
     route_json = json.dumps(route)
 
@@ -128,6 +177,8 @@ def instrumented(app: web.Application, route: str, handler: Handler) -> Handler:
             response = await handler(request)
         except ApiError as exc:
             response = error_response(exc.status, exc.code, exc.message, request_id, exc.headers)
+            if exc.close:
+                response.force_close()
         except web.HTTPException as exc:
             response = _from_http_exception(exc, request_id)
         except asyncio.CancelledError:
@@ -144,27 +195,37 @@ def instrumented(app: web.Application, route: str, handler: Handler) -> Handler:
         if state.draining:
             # Ask keep-alive clients to reconnect, so they move to pods that are not going away.
             response.force_close()
-        elapsed = perf_counter() - start
-        status = response.status
-        method = request.method
-        observe(route, method, status, elapsed)
-        if log_access:
-            path = request.path
-            # Only the path is untrusted text; the request id and method are validated tokens.
-            path_json = route_json if path == route else json.dumps(path[:256])
-            access.record_line(
-                f'"level":"INFO","logger":"model_api.access","message":"request",'
-                f'"request_id":"{request_id}","method":"{method}","path":{path_json},'
-                f'"route":{route_json},"status":{status},"duration_ms":{elapsed * 1000:.3f},'
-                f'"remote":"{request.remote}"'
-            )
+        record(request, route, route_json, request.method, response.status, request_id, start)
         return response
 
     return wrapper
 
 
+def expect_handler(
+    failed: Handler,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """Expect: 100-continue as aiohttp does it (aiohttp/web_urldispatcher.py,
+    _default_expect_handler); any other expectation is answered by `failed` (a JSON 417 through
+    the route's instrumentation) instead of aiohttp's plain-text 417."""
+
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        if request.headers.get("Expect", "").lower() == "100-continue":
+            if request.version == HttpVersion11:
+                await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                # The interim response is not the response: aiohttp resets the count too.
+                request.writer.output_size = 0
+            return None
+        return await failed(request)
+
+    return expect
+
+
 async def not_found(request: web.Request) -> web.Response:
     raise ApiError(404, "not_found", "No such route.")
+
+
+async def expectation_failed(request: web.Request) -> web.Response:
+    raise ApiError(417, "expectation_failed", "Only the expectation 100-continue is supported.")
 
 
 def method_not_allowed(allowed: str) -> Handler:
@@ -298,6 +359,59 @@ def _kind(value: object) -> str:
     return type(value).__name__
 
 
+# ------------------------------------------------------------------------------- request body
+# Content codings accepted on request bodies (RFC 9110 section 8.4.1): none ("identity") and gzip
+# ("x-gzip" is its registered alias, section 8.4.1.3). aiohttp's own decompression is switched off
+# (handler_args auto_decompress=False in create_app), so the service decides, before the body is
+# read, and decodes gzip itself with a bound on the decoded size.
+ACCEPTED_ENCODINGS = "gzip, identity"
+_GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
+_GZIP_WBITS = 16 + zlib.MAX_WBITS  # gzip container only (RFC 1952), not zlib or raw deflate
+
+
+def _content_coding(request: web.Request) -> bool:
+    """True for a gzip body, False for identity; ApiError 415 for anything else."""
+    values = request.headers.getall("Content-Encoding", None)
+    if values is None:
+        return False
+    codings = [c.strip(" \t").lower() for value in values for c in value.split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return False
+    if len(codings) == 1 and codings[0] in _GZIP_CODINGS:
+        return True
+    raise ApiError(
+        415,
+        "unsupported_content_encoding",
+        "Content-Encoding must be gzip or identity (one coding at most).",
+        {"Accept-Encoding": ACCEPTED_ENCODINGS},
+    )
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """Decode a gzip body (one or more members) to at most `limit` bytes; ApiError 400 if it is
+    not gzip or is truncated, 413 if it decodes to more than the limit (a bomb stops there)."""
+    out = bytearray()
+    rest = data
+    while True:
+        decoder = zlib.decompressobj(_GZIP_WBITS)
+        try:
+            out += decoder.decompress(rest, limit + 1 - len(out))
+        except zlib.error:
+            raise ApiError(400, "malformed_encoding", "The body is not valid gzip data.") from None
+        if len(out) > limit:
+            raise ApiError(
+                413,
+                "body_too_large",
+                f"The body decodes to more than {limit} bytes (MODEL_API_MAX_BODY_BYTES).",
+            )
+        if not decoder.eof:
+            raise ApiError(400, "malformed_encoding", "The gzip body is truncated.")
+        rest = decoder.unused_data
+        if not rest:
+            return bytes(out)
+
+
 def make_predict(app: web.Application) -> Handler:
     """POST /v1/predict, bound to this app's objects (no per-request key lookups)."""
     config = app[CONFIG_KEY]
@@ -306,13 +420,35 @@ def make_predict(app: web.Application) -> Handler:
     faults = app[FAULTS_KEY]
     auth_enabled = config.auth_enabled
     max_body = config.max_body_bytes
+    body_timeout = config.body_timeout_seconds
     loads, dumps = json.loads, json.dumps
+
+    async def read_body(request: web.Request) -> bytes:
+        try:
+            if request.content.is_eof():  # the usual case: the whole body came with the headers
+                return await request.read()
+            async with asyncio.timeout(body_timeout):
+                return await request.read()
+        except TimeoutError:
+            raise ApiError(
+                408,
+                "body_timeout",
+                f"The body did not arrive within {body_timeout:g} s "
+                "(MODEL_API_BODY_TIMEOUT_SECONDS).",
+                close=True,
+            ) from None
+        except (web.RequestPayloadError, ConnectionError):
+            # Malformed chunked framing, or the client closed before sending the whole body.
+            raise ApiError(
+                400, "incomplete_body", "The body ended before it was complete.", close=True
+            ) from None
 
     async def predict(request: web.Request) -> web.Response:
         if auth_enabled:
             _authenticate(request, keys)
         if request.content_type != _JSON:
             raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json.")
+        gzipped = _content_coding(request)
         length = request.content_length
         if length is not None and length > max_body:
             raise ApiError(
@@ -320,7 +456,9 @@ def make_predict(app: web.Application) -> Handler:
                 "body_too_large",
                 f"The body is {length} bytes; the limit is {max_body} (MODEL_API_MAX_BODY_BYTES).",
             )
-        body = await request.read()
+        body = await read_body(request)
+        if gzipped:
+            body = _gunzip(body, max_body)
         try:
             data = loads(body)
         except (ValueError, RecursionError):
@@ -415,7 +553,14 @@ def create_app(config: Config) -> web.Application:
     )
     faults.load()
 
-    app = web.Application(client_max_size=config.max_body_bytes)
+    # auto_decompress=False: aiohttp must not decode request bodies itself. With it on, aiohttp
+    # answers a Content-Encoding it cannot decode (br without Brotli, zstd without
+    # backports.zstd) with a plain-text 400 from its HTTP parser before any handler runs, and a
+    # body that fails to decode surfaces in the handler as RequestPayloadError (see
+    # docs/service.md). The service decides on the coding and decodes gzip itself.
+    app = web.Application(
+        client_max_size=config.max_body_bytes, handler_args={"auto_decompress": False}
+    )
     app[CONFIG_KEY] = config
     state = ServiceState()
     app[STATE_KEY] = state
@@ -434,13 +579,145 @@ def create_app(config: Config) -> web.Application:
         "/metrics": {"GET": metrics_handler},
         "/version": {"GET": version},
     }
+
+    def add(method: str, path: str, route: str, handler: Handler) -> None:
+        expect = expect_handler(instrumented(app, route, expectation_failed))
+        app.router.add_route(method, path, handler, expect_handler=expect)
+
     for path, methods in routes.items():
         for method, handler in methods.items():
             wrapped = instrumented(app, path, handler)
-            app.router.add_route(method, path, wrapped)
+            add(method, path, path, wrapped)
             if method == "GET":
-                app.router.add_route("HEAD", path, wrapped)
+                add("HEAD", path, path, wrapped)
         allowed = ", ".join(sorted({*methods, "HEAD"} if "GET" in methods else methods))
-        app.router.add_route("*", path, instrumented(app, path, method_not_allowed(allowed)))
-    app.router.add_route("*", "/{unmatched_path:.*}", instrumented(app, UNMATCHED_ROUTE, not_found))
+        add("*", path, path, instrumented(app, path, method_not_allowed(allowed)))
+    # Everything else. Request targets that are not a path (CONNECT's authority form, OPTIONS *)
+    # match no path pattern: ModelApiRunner answers those.
+    add("*", "/{unmatched_path:.*}", UNMATCHED_ROUTE, instrumented(app, UNMATCHED_ROUTE, not_found))
     return app
+
+
+# ---------------------------------------------------------- errors aiohttp answers by itself
+# aiohttp's HTTP parser rejects some requests before any route or handler exists: a bad request
+# line, a malformed or duplicated header, Content-Length with Transfer-Encoding, a missing Host
+# on HTTP/1.1, a bad chunk size, a line over 8190 bytes. aiohttp/web_protocol.py
+# (RequestHandler.data_received -> _make_error_handler -> handle_error) answers them with a
+# plain-text 400 and closes the connection. handle_error is the one place aiohttp lets us
+# change that answer: ModelApiRunner gives every connection a RequestHandler whose handle_error
+# answers in the API's JSON error shape and records the request like any other (route
+# "unmatched", method "OTHER"). aiohttp still decides the status and closes the connection.
+
+# Exception types whose message repeats request bytes: answered with a fixed text instead.
+_PROTOCOL_ERROR_TEXT: tuple[tuple[type[Exception], str], ...] = (
+    (http_exceptions.LineTooLong, "a request line or header line is too long"),
+    (http_exceptions.InvalidHeader, "a header is invalid"),
+    (http_exceptions.BadHttpMethod, "the method is invalid"),
+    (http_exceptions.BadStatusLine, "the request line is invalid"),
+    (http_exceptions.InvalidURLError, "the request target is invalid"),
+)
+
+
+def _protocol_error_reason(exc: BaseException | None) -> str:
+    for kind, text in _PROTOCOL_ERROR_TEXT:
+        if isinstance(exc, kind):
+            return text
+    if isinstance(exc, http_exceptions.HttpProcessingError):
+        # llhttp's reasons are "<fixed text>:\n\n  <request bytes>\n  ^": keep the fixed text.
+        text = str(exc.message).split(":\n", 1)[0].strip().rstrip(":.")
+        if text and "\n" not in text and len(text) <= 120:
+            return text
+    return "the request is not valid HTTP/1.1"
+
+
+def protocol_error_responder(
+    app: web.Application,
+) -> Callable[[web.BaseRequest, int, BaseException | None], web.Response]:
+    """The JSON answer to a request aiohttp rejected before routing (see above)."""
+    record = _recorder(app)
+    route_json = json.dumps(UNMATCHED_ROUTE)
+    perf_counter = time.perf_counter
+
+    def respond(request: web.BaseRequest, status: int, exc: BaseException | None) -> web.Response:
+        start = perf_counter()
+        request_id = _new_request_id()
+        if status >= 500:
+            code, message = _HTTP_ERROR_CODES[500]
+            log.error(
+                "unhandled error",
+                extra={"fields": {"request_id": request_id, "error_type": type(exc).__name__}},
+            )
+        elif isinstance(exc, web.HTTPException):  # from aiohttp's router: see ModelApiRunner
+            code, message = _HTTP_ERROR_CODES.get(status, ("http_error", exc.reason))
+        else:
+            code = _HTTP_ERROR_CODES.get(status, ("bad_request", ""))[0]
+            message = f"The request is not valid HTTP/1.1: {_protocol_error_reason(exc)}."
+        response = error_response(status, code, message, request_id)
+        response.headers["X-Request-ID"] = request_id
+        response.force_close()
+        extra = f',"error_type":{json.dumps(type(exc).__name__)}' if exc is not None else ""
+        record(request, UNMATCHED_ROUTE, route_json, "OTHER", status, request_id, start, "", extra)
+        return response
+
+    return respond
+
+
+class _JsonErrorRequestHandler(web.RequestHandler):
+    __slots__ = ("_respond_error",)
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # As aiohttp's: once part of a response is on the wire no other answer can follow.
+        if request.writer.output_size > 0:
+            raise ConnectionError(
+                "Response is sent already, cannot send another response with the error message"
+            )
+        return self._respond_error(request, status, exc)
+
+
+class _JsonErrorServer(web.Server):
+    """aiohttp's Server (the protocol factory) making _JsonErrorRequestHandler connections."""
+
+    respond_error: Callable[[web.BaseRequest, int, BaseException | None], web.Response]
+
+    def __call__(self) -> web.RequestHandler:
+        handler = _JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler._respond_error = self.respond_error
+        return handler
+
+
+class ModelApiRunner(web.AppRunner):
+    """web.AppRunner whose connections answer aiohttp's own rejections in JSON (see above).
+
+    Relies on aiohttp internals checked at the pinned version (service/constraints.txt):
+    Server.__call__ building RequestHandler(self, loop=self._loop, **self._kwargs), and
+    RequestHandler.handle_error; service/tests/test_model_api_protocol.py fails if they change.
+    """
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        respond = protocol_error_responder(self.app)
+        server.__class__ = _JsonErrorServer
+        server.respond_error = respond
+        # A request target that is not a path (CONNECT's authority form, "GET http://host",
+        # "OPTIONS *") matches no route, not even the catch-all (UrlDispatcher.resolve in
+        # web_urldispatcher.py): the router's HTTPNotFound then escapes every route's
+        # instrumentation and aiohttp would send it as plain text (web_protocol.py,
+        # RequestHandler._handle_request). Catch it here.
+        handle = server.request_handler
+
+        async def handle_unrouted(request: web.BaseRequest) -> web.StreamResponse:
+            try:
+                return await handle(request)
+            except web.HTTPException as exc:
+                response = respond(request, exc.status, exc)
+                response.force_close()
+                return response
+
+        server.request_handler = handle_unrouted
+        return server

@@ -26,6 +26,7 @@ class Config:
     max_batch: int = 64
     max_features: int = 64
     max_body_bytes: int = 262_144
+    body_timeout_seconds: float = 10.0
     drain_seconds: float = 15.0
     shutdown_timeout_seconds: float = 10.0
     file_check_interval_seconds: float = 1.0
@@ -51,6 +52,9 @@ class Config:
             max_features=reader.get("MAX_FEATURES", int, d.max_features, _between(1, 10_000)),
             max_body_bytes=reader.get(
                 "MAX_BODY_BYTES", int, d.max_body_bytes, _between(1024, 64 * 1024 * 1024)
+            ),
+            body_timeout_seconds=reader.get(
+                "BODY_TIMEOUT_SECONDS", float, d.body_timeout_seconds, _between(0.1, 3600)
             ),
             drain_seconds=reader.get("DRAIN_SECONDS", float, d.drain_seconds, _between(0, 3600)),
             shutdown_timeout_seconds=reader.get(
