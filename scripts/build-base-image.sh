@@ -6,14 +6,18 @@
 # Environment:
 #   DEBIAN_MIRROR          Debian mirror (default http://deb.debian.org/debian)
 #   BASE_IMAGE_CACHE_DIR   where the root filesystem tarball is cached between engines
-#                          (default ${XDG_CACHE_HOME:-$HOME/.cache}/model-api)
+#                          (default .cache/base-image in the checkout: the project's own cache,
+#                          removed by `make clean`, never a folder under the user's home)
 #   BASE_IMAGE_REBUILD=1   ignore the existing image and cache
 set -euo pipefail
 
 tag="${1:-model-api-base:bookworm}"
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-cache_dir="${BASE_IMAGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/model-api}"
-tarball="${cache_dir}/debian-bookworm-python3.tar"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cache_dir="${BASE_IMAGE_CACHE_DIR:-${root}/.cache/base-image}"
+# The cached root filesystem is named after this script, so a change here never reuses an old one.
+script_digest="$(sha256sum "${BASH_SOURCE[0]}" | cut -c1-12)"
+tarball="${cache_dir}/debian-bookworm-python3-${script_digest}.tar"
 rebuild="${BASE_IMAGE_REBUILD:-0}"
 
 log() { printf 'build-base-image: %s\n' "$*" >&2; }

@@ -3,19 +3,25 @@
 Images cannot be pulled on the build machines, so the base image is made from Debian packages by
 scripts/build-base-image.sh, and Python wheels are served to the build from a local wheelhouse
 (pip download on the host, whose TLS trust store the build containers do not share).
+
+Nothing here depends on the engine's bridge network, which a freshly installed engine may not
+have set up yet (issue 13: its gateway address came back empty on a fresh machine's first run):
+the build and the container use the host's network, the wheels are served on 127.0.0.1, and a
+dockerd started by this module runs without a bridge or iptables rules at all.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -30,8 +36,17 @@ from model_api_testing import GOOD_ROW, KEY
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
 REPO = Path(__file__).resolve().parents[2]
-BASE_TAG = os.environ.get("MODEL_API_TEST_BASE_IMAGE", "model-api-base:bookworm")
+BASE_IMAGE_SCRIPT = REPO / "scripts" / "build-base-image.sh"
 DOCKER_ENV = {**os.environ, "DOCKER_BUILDKIT": "0"}  # no buildx plugin here: the classic builder
+LOOPBACK = "127.0.0.1"
+
+
+def base_image_tag() -> str:
+    """The base image's tag names the script that builds it, so a changed script rebuilds it."""
+    if tag := os.environ.get("MODEL_API_TEST_BASE_IMAGE"):
+        return tag
+    digest = hashlib.sha256(BASE_IMAGE_SCRIPT.read_bytes()).hexdigest()[:12]
+    return f"model-api-base:bookworm-{digest}"
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
@@ -52,9 +67,19 @@ def engine_answers() -> bool:
         return False
 
 
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def docker_engine() -> Iterator[None]:
-    """Use the running engine, or start dockerd for this session and stop it afterwards."""
+def docker_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Use the running engine, or start dockerd for this session and stop it afterwards.
+
+    The dockerd started here has no default bridge and sets no iptables rules: everything below
+    runs on the host network, so a first start on a fresh machine has nothing to race with.
+    """
     if shutil.which("docker") is None:
         pytest.skip("docker CLI is not installed")
     if engine_answers():
@@ -63,23 +88,23 @@ def docker_engine() -> Iterator[None]:
     dockerd = shutil.which("dockerd")
     if dockerd is None or os.geteuid() != 0:
         pytest.skip("no Docker engine is running and dockerd cannot be started (needs root)")
+    state = tmp_path_factory.mktemp("dockerd")
     data_root = os.environ.get("MODEL_API_TEST_DOCKER_DATA_ROOT", "/var/lib/docker")
-    log = tempfile.NamedTemporaryFile("w+", prefix="dockerd-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [dockerd, "--data-root", data_root],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
+    log_path = state / "dockerd.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [dockerd, "--data-root", data_root, "--pidfile", str(state / "docker.pid"),
+             "--bridge=none", "--iptables=false"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline and proc.poll() is None and not engine_answers():
         time.sleep(0.5)
     if proc.poll() is not None or not engine_answers():
         proc.terminate()
         proc.wait(30)
-        log.seek(0)
-        tail = "".join(log.readlines()[-5:])
-        pytest.skip(f"dockerd could not be started in this environment; last log lines:\n{tail}")
+        tail = "".join(log_path.read_text().splitlines(keepends=True)[-8:])
+        pytest.skip(f"dockerd could not be started on this machine; its last log lines:\n{tail}")
     try:
         yield
     finally:
@@ -89,8 +114,6 @@ def docker_engine() -> Iterator[None]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        log.close()
-        os.unlink(log.name)
 
 
 def build_tool_pins() -> list[str]:
@@ -107,43 +130,40 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
          str(target), "-r", str(REPO / "service" / "constraints.txt"), *build_tool_pins()],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-    if result.returncode != 0:
-        pytest.skip(f"cannot download the runtime wheels: {result.stderr[-500:]}")
+    assert result.returncode == 0, f"cannot download the runtime wheels: {result.stderr[-2000:]}"
     return target
 
 
 @pytest.fixture(scope="session")
-def wheel_server(docker_engine: None, wheelhouse: Path) -> Iterator[str]:
-    """Serve the wheelhouse on the Docker bridge's gateway address, for pip --find-links."""
-    gateway = docker(
-        "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}"
-    ).stdout.strip()
+def wheel_server(wheelhouse: Path) -> Iterator[str]:
+    """Serve the wheelhouse on loopback for pip --find-links (the build uses the host network)."""
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(wheelhouse))
     handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer((gateway, 0), handler)
+    server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"{gateway}:{server.server_address[1]}"
+    address = f"{LOOPBACK}:{server.server_address[1]}"
+    assert re.fullmatch(r"127\.0\.0\.1:\d+", address), address
+    yield address
     server.shutdown()
     server.server_close()
 
 
 @pytest.fixture(scope="session")
 def image(docker_engine: None, wheel_server: str) -> Iterator[str]:
+    base_tag = base_image_tag()
     base = subprocess.run(
-        [str(REPO / "scripts" / "build-base-image.sh"), BASE_TAG],
+        [str(BASE_IMAGE_SCRIPT), base_tag],
         capture_output=True, text=True, timeout=1800, check=False, env=DOCKER_ENV,
     )  # fmt: skip
-    if base.returncode != 0:
-        pytest.skip(f"cannot build the Debian base image: {base.stderr[-800:]}")
-    host = wheel_server.split(":")[0]
+    assert base.returncode == 0, f"cannot build the Debian base image: {base.stderr[-2000:]}"
     tag = f"model-api:pytest-{uuid.uuid4().hex[:8]}"
     build = docker(
-        "build", "--quiet", "--tag", tag,
-        "--build-arg", f"BASE_IMAGE={BASE_TAG}",
+        "build", "--quiet", "--tag", tag, "--network", "host",
+        "--build-arg", f"BASE_IMAGE={base_tag}",
         "--build-arg", "PIP_NO_INDEX=1",
         "--build-arg", f"PIP_FIND_LINKS=http://{wheel_server}/",
-        "--build-arg", f"PIP_TRUSTED_HOST={host}",
+        "--build-arg", f"PIP_TRUSTED_HOST={LOOPBACK}",
         "--build-arg", "GIT_SHA=pytest",
         str(REPO),
         timeout=1200, check=False,
@@ -164,18 +184,19 @@ def container(image: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     keys.write_text(json.dumps({"keys": [KEY]}))
     keys.chmod(0o644)
     name = f"model-api-test-{uuid.uuid4().hex[:8]}"
+    port = free_loopback_port()
     docker(
-        "run", "--detach", "--name", name,
+        "run", "--detach", "--name", name, "--network", "host",
         "--read-only", "--tmpfs", "/tmp",
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--volume", f"{secrets}:/var/run/secrets/model-api:ro",
         "--env", "MODEL_API_DRAIN_SECONDS=1",
-        "--publish", "127.0.0.1::8080",
+        "--env", f"MODEL_API_HOST={LOOPBACK}",
+        "--env", f"MODEL_API_PORT={port}",
         image,
     )  # fmt: skip
     try:
-        port = docker("port", name, "8080/tcp").stdout.strip().splitlines()[0].rsplit(":", 1)[1]
-        yield name, f"http://127.0.0.1:{port}"
+        yield name, f"http://{LOOPBACK}:{port}"
     finally:
         docker("rm", "--force", name, check=False)
 
@@ -232,7 +253,7 @@ def test_image_metadata_and_contents(image: str) -> None:
     assert config["Labels"]["org.opencontainers.image.title"] == "model-api"
     assert config["Labels"]["org.opencontainers.image.revision"] == "pytest"
     probe = docker(
-        "run", "--rm", "--read-only", "--entrypoint", "/bin/sh", image, "-c",
+        "run", "--rm", "--network", "none", "--read-only", "--entrypoint", "/bin/sh", image, "-c",
         "for t in gcc cc c++ make ld /opt/venv/bin/pip; do command -v $t; done; true",
     )  # fmt: skip
     assert probe.stdout.strip() == "", f"build tools in the runtime image: {probe.stdout}"
