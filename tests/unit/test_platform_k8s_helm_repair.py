@@ -1,0 +1,265 @@
+"""A failed or interrupted Helm release is repaired on the next run (issue 20, finding 3).
+
+platform_k8s's apply path (tasks/cluster.yml -> tasks/helm.yml) runs through ansible-playbook
+with kubernetes.core 6.2.0's real helm, helm_info, k8s_info and k8s modules. The Helm CLI is a
+stand-in (tests/unit/helm_stand_in.py: Helm v3.21.4's list, upgrade and uninstall rules, cited
+there); the API server is a stand-in that serves the release's revisions as Helm's storage
+Secrets (helm v3.21.4 pkg/storage/driver/secrets.go: sh.helm.release.v1.<name>.v<revision>,
+labels name/owner/status/version) and deletes them. Before, a failed release whose values and
+chart matched was reported "ok" and left failed, and an interrupted first install made every
+later run fail with "another operation (install/upgrade/rollback) is in progress".
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+import pytest
+import yaml
+from platform_test_support import REPO_ROOT
+
+RELEASE = {
+    "name": "demo",
+    "namespace": "demo",
+    "chart_ref": "demo",
+    "chart_repo_url": "https://charts.example.com",
+    "chart_version": "1.2.3",
+    "values": {"replicaCount": 2},
+}
+CHART = "demo-1.2.3"
+
+
+def revision(version, status, replicas):
+    return {
+        "version": version,
+        "status": status,
+        "values": {"replicaCount": replicas},
+        "chart": CHART,
+    }
+
+
+def secret(state, rev):
+    name = f"sh.helm.release.v1.{state['name']}.v{rev['version']}"
+    labels = {
+        "name": state["name"],
+        "owner": "helm",
+        "status": rev["status"],
+        "version": str(rev["version"]),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "helm.sh/release.v1",
+        "metadata": {"name": name, "namespace": state["namespace"], "labels": labels},
+        "data": {"release": "c3RhbmQtaW4="},
+    }
+
+
+DISCOVERY = {
+    "/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"},
+    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
+    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
+    "/api/v1": {
+        "kind": "APIResourceList",
+        "groupVersion": "v1",
+        "resources": [
+            {
+                "name": "secrets",
+                "singularName": "secret",
+                "namespaced": True,
+                "kind": "Secret",
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
+            }
+        ],
+    },
+}
+
+
+def make_api_server(state_file):
+    class HelmStorage(http.server.BaseHTTPRequestHandler):
+        def state(self):
+            return json.loads(state_file.read_text())
+
+        def do_GET(self):
+            url = urllib.parse.urlparse(self.path)
+            if url.path in DISCOVERY:
+                return self._send(200, DISCOVERY[url.path])
+            state = self.state()
+            match = re.match(r"^/api/v1/namespaces/([^/]+)/secrets(?:/([^/]+))?$", url.path)
+            if match and match.group(1) == state["namespace"]:
+                secrets = [secret(state, r) for r in state["revisions"]]
+                if match.group(2) is None:
+                    selector = dict(urllib.parse.parse_qsl(url.query)).get("labelSelector", "")
+                    wanted = dict(term.split("=", 1) for term in selector.split(",") if term)
+                    items = [
+                        s
+                        for s in secrets
+                        if all(s["metadata"]["labels"].get(k) == v for k, v in wanted.items())
+                    ]
+                    return self._send(
+                        200,
+                        {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items},
+                    )
+                for item in secrets:
+                    if item["metadata"]["name"] == match.group(2):
+                        return self._send(200, item)
+            return self._send(
+                404,
+                {
+                    "kind": "Status",
+                    "apiVersion": "v1",
+                    "status": "Failure",
+                    "reason": "NotFound",
+                    "code": 404,
+                    "message": f"{url.path} not found",
+                },
+            )
+
+        def do_DELETE(self):
+            url = urllib.parse.urlparse(self.path)
+            state = self.state()
+            name = url.path.rsplit("/", 1)[-1]
+            kept = [r for r in state["revisions"] if secret(state, r)["metadata"]["name"] != name]
+            if len(kept) == len(state["revisions"]):
+                return self._send(
+                    404, {"kind": "Status", "code": 404, "message": f'secrets "{name}" not found'}
+                )
+            state["revisions"] = kept
+            state.setdefault("deleted", []).append(name)
+            state_file.write_text(json.dumps(state))
+            return self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
+
+        def _send(self, code, body):
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return HelmStorage
+
+
+@pytest.fixture
+def cluster(tmp_path, tool_env):
+    state_file = tmp_path / "helm-state.json"
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_api_server(state_file))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"},
+                    }
+                ],
+                "users": [{"name": "admin", "user": {"token": "t0ken"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "admin"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    helm = bin_dir / "helm"
+    helm.write_text(
+        f'#!/bin/sh\nexec "{sys.executable}" "{REPO_ROOT}/tests/unit/helm_stand_in.py" "$@"\n'
+    )
+    helm.chmod(0o755)
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "roles": ["platform_defaults"],
+                    "vars": {"platform_k8s_render": False, "platform_kubeconfig": str(kubeconfig)},
+                    "tasks": [
+                        {
+                            "ansible.builtin.include_role": {
+                                "name": "platform_k8s",
+                                "tasks_from": "cluster",
+                            },
+                            "vars": {
+                                "platform_k8s_component": "demo",
+                                "platform_k8s_helm_release": RELEASE,
+                            },
+                        }
+                    ],
+                }
+            ]
+        )
+    )
+    env = dict(
+        tool_env,
+        PATH=f"{bin_dir}:{tool_env['PATH']}",
+        HELM_STAND_IN_STATE=str(state_file),
+        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
+    )
+
+    def run(revisions):
+        state_file.write_text(
+            json.dumps({"name": "demo", "namespace": "demo", "revisions": revisions})
+        )
+        result = subprocess.run(
+            ["ansible-playbook", str(playbook)],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        return result, json.loads(state_file.read_text())
+
+    yield run
+    server.shutdown()
+    server.server_close()
+
+
+def upgrades(state):
+    return [c for c in state["calls"] if " upgrade " in f" {c} "]
+
+
+def test_a_failed_upgrade_with_unchanged_inputs_is_upgraded_again(cluster):
+    result, state = cluster([revision(1, "deployed", 1), revision(2, "failed", 2)])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert state["deleted"] == ["sh.helm.release.v1.demo.v2"]
+    assert [r["status"] for r in state["revisions"]] == ["superseded", "deployed"]
+    assert state["revisions"][-1]["values"] == {"replicaCount": 2}
+    (upgrade,) = upgrades(state)
+    assert "--atomic" in upgrade
+
+
+def test_an_interrupted_upgrade_is_upgraded_from_the_last_good_revision(cluster):
+    result, state = cluster([revision(1, "deployed", 1), revision(2, "pending-upgrade", 2)])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert state["deleted"] == ["sh.helm.release.v1.demo.v2"]
+    assert state["revisions"][-1]["status"] == "deployed"
+
+
+def test_an_interrupted_first_install_is_uninstalled_and_installed_again(cluster):
+    result, state = cluster([revision(1, "pending-install", 2)])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert any(c.split()[0:1] == ["uninstall"] or " uninstall " in f" {c} " for c in state["calls"])
+    assert [r["status"] for r in state["revisions"]] == ["deployed"]
+
+
+def test_a_deployed_release_is_left_alone(cluster):
+    result, state = cluster([revision(1, "deployed", 2)])
+    assert result.returncode == 0, result.stdout[-4000:]
+    assert upgrades(state) == [] and "deleted" not in state
+    assert "changed=0" in result.stdout
