@@ -28,6 +28,26 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = {
       account_id = "123456789012"
+      arn        = "arn:aws:sts::123456789012:assumed-role/platform-ci/site"
+    }
+  }
+
+  # Issue 14's data sources (values as in platform.tftest.hcl).
+  mock_data "aws_iam_session_context" {
+    defaults = {
+      issuer_arn = "arn:aws:iam::123456789012:role/platform-ci"
+    }
+  }
+
+  mock_data "aws_eks_addon_version" {
+    defaults = {
+      version = "v1.35.3-eksbuild.13"
+    }
+  }
+
+  mock_data "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     }
   }
 
@@ -117,6 +137,7 @@ override_data {
   target = data.aws_caller_identity.current
   values = {
     account_id = "123456789012"
+    arn        = "arn:aws:sts::123456789012:assumed-role/platform-ci/site"
   }
 }
 
