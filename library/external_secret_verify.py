@@ -20,7 +20,7 @@ description:
     older version), C(missing_secret), C(missing_store) and C(missing_external_secret).
   - With I(force_sync), a Secret that holds an older version makes the module set the
     ExternalSecret's C(force-sync) annotation to the current Secrets Manager VersionId, the manual
-    refresh ESO documents (docs/api/externalsecret.md, "Manual Refresh"): any change of an
+    refresh ESO documents (docs/api/externalsecret.md, Manual Refresh). Any change of an
     ExternalSecret's labels or annotations changes its resource version
     (pkg/controllers/util/util.go GetResourceVersion), and the periodic refresh policy syncs at once
     when that differs from C(status.syncedResourceVersion) (externalsecret_controller.go
