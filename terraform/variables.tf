@@ -22,6 +22,14 @@ variable "environment" {
     condition     = can(regex("^[a-z][a-z0-9-]{1,14}[a-z0-9]$", var.environment))
     error_message = "environment must be 3-16 characters: lower-case letters, digits and hyphens, starting with a letter."
   }
+
+  # IAM role names are at most 64 characters (IAM quotas: "Role name ... 64 characters"); the
+  # longest name built from the prefix is "<name>-<environment>-aws-load-balancer-controller".
+  # Checked here so the plan fails at once, naming both variables, instead of at CreateRole.
+  validation {
+    condition     = length("${var.name}-${var.environment}-aws-load-balancer-controller") <= 64
+    error_message = "name and environment are too long together: IAM role \"${var.name}-${var.environment}-aws-load-balancer-controller\" would be ${length("${var.name}-${var.environment}-aws-load-balancer-controller")} characters, IAM allows 64. Keep length(name) + length(environment) <= 34."
+  }
 }
 
 variable "region" {
@@ -137,14 +145,31 @@ variable "log_retention_in_days" {
 # EKS
 ################################################################################
 
+# Versions EKS accepts for new clusters on 2026-11-30, from the EKS version calendar
+# (https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, dates as listed on
+# https://endoflife.date/amazon-eks): 1.32 extended support until 2027-03-23, 1.33 extended until
+# 2027-07-29, 1.34 standard until 2026-12-02, 1.35 standard until 2027-03-27. 1.31 left extended
+# support on 2026-11-26 and cannot be created any more. The default is the newest one in standard
+# support. Keep this list and preflight_kubernetes_versions (playbooks/preflight.yml) equal.
 variable "kubernetes_version" {
-  description = "Kubernetes minor version of the cluster; update cluster_addons versions with it."
+  description = "Kubernetes minor version of the cluster (the inventory's platform_kubernetes_version); add-on versions are resolved for it."
   type        = string
-  default     = "1.33"
+  default     = "1.35"
 
   validation {
-    condition     = contains(["1.31", "1.32", "1.33", "1.34"], var.kubernetes_version)
-    error_message = "kubernetes_version must be one of the supported EKS versions: 1.31, 1.32, 1.33, 1.34."
+    condition     = contains(["1.32", "1.33", "1.34", "1.35"], var.kubernetes_version)
+    error_message = "kubernetes_version must be one of the EKS versions that accept new clusters: 1.32, 1.33, 1.34, 1.35."
+  }
+}
+
+variable "upgrade_support_type" {
+  description = "EKS upgrade policy: STANDARD (auto-upgraded at the end of standard support, no extended-support charge) or EXTENDED. null leaves it unset (emulated AWS only: moto does not store it)."
+  type        = string
+  default     = "STANDARD"
+
+  validation {
+    condition     = var.upgrade_support_type == null || contains(["STANDARD", "EXTENDED"], coalesce(var.upgrade_support_type, "STANDARD"))
+    error_message = "upgrade_support_type must be STANDARD or EXTENDED."
   }
 }
 
@@ -165,8 +190,20 @@ variable "cluster_endpoint_public_access_cidrs" {
   }
 
   validation {
-    condition     = !var.cluster_endpoint_public_access || (length(var.cluster_endpoint_public_access_cidrs) > 0 && !contains(var.cluster_endpoint_public_access_cidrs, "0.0.0.0/0"))
-    error_message = "A public endpoint needs cluster_endpoint_public_access_cidrs, and not 0.0.0.0/0."
+    condition     = !var.cluster_endpoint_public_access || length(var.cluster_endpoint_public_access_cidrs) > 0
+    error_message = "A public endpoint needs cluster_endpoint_public_access_cidrs (the CIDRs allowed to reach it)."
+  }
+
+  # Any /0 (0.0.0.0/0, 10.0.0.0/0, ...) is the whole internet.
+  validation {
+    condition     = alltrue([for c in var.cluster_endpoint_public_access_cidrs : !endswith(c, "/0")])
+    error_message = "cluster_endpoint_public_access_cidrs must not contain a /0 (that is every address): ${join(", ", [for c in var.cluster_endpoint_public_access_cidrs : c if endswith(c, "/0")])}."
+  }
+
+  # EKS quota: at most 40 public access CIDRs per cluster.
+  validation {
+    condition     = length(var.cluster_endpoint_public_access_cidrs) <= 40
+    error_message = "cluster_endpoint_public_access_cidrs may hold at most 40 CIDRs (EKS limit)."
   }
 }
 
@@ -193,8 +230,14 @@ variable "enable_access_entries" {
   default     = true
 }
 
+variable "enable_cluster_creator_admin_permissions" {
+  description = "Give the identity that runs Terraform (the one running site.yml; for an assumed role, the role) cluster-admin through an access entry, as terraform-aws-modules/eks v21 does. Turn off when admins are only managed through cluster_admin_arns."
+  type        = bool
+  default     = true
+}
+
 variable "cluster_admin_arns" {
-  description = "IAM role/user ARNs given cluster-admin through access entries."
+  description = "More IAM role/user ARNs given cluster-admin through access entries (the creator is added by enable_cluster_creator_admin_permissions)."
   type        = list(string)
   default     = []
 
@@ -204,10 +247,15 @@ variable "cluster_admin_arns" {
   }
 }
 
-variable "deploy_namespaces" {
-  description = "Namespaces the GitHub deploy role may edit (access policy AmazonEKSEditPolicy)."
-  type        = list(string)
-  default     = ["model-api"]
+variable "deploy_kubernetes_group" {
+  description = "Kubernetes group of the GitHub deploy role's access entry. No EKS access policy is associated: the platform binds this group to its own Role/ClusterRole (roles/platform_cluster)."
+  type        = string
+  default     = "ml-platform:deployers"
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9:.-]{0,62}$", var.deploy_kubernetes_group)) && !startswith(var.deploy_kubernetes_group, "system:") && !startswith(var.deploy_kubernetes_group, "eks:")
+    error_message = "deploy_kubernetes_group must be a group name like ml-platform:deployers, not starting with system: or eks: (EKS reserves those)."
+  }
 }
 
 variable "enable_cluster_addons" {
@@ -217,41 +265,59 @@ variable "enable_cluster_addons" {
 }
 
 variable "cluster_addons" {
-  description = "Managed EKS add-ons with pinned versions (for Kubernetes 1.33). before_compute: installed before the node groups."
+  description = "Managed EKS add-ons. version null = the most recent version EKS lists for kubernetes_version (aws_eks_addon_version); a pinned version is checked against the cluster's Kubernetes version where the add-on follows it (kube-proxy). before_compute: installed before the node groups. aws-ebs-csi-driver is added by the eks module with its IRSA role."
   type = map(object({
-    version              = string
+    version              = optional(string)
     configuration_values = optional(string)
     before_compute       = optional(bool, false)
   }))
   default = {
     vpc-cni = {
-      version        = "v1.19.5-eksbuild.3"
       before_compute = true
       # Network policy enforcement by the VPC CNI's node agent.
       configuration_values = "{\"enableNetworkPolicy\":\"true\"}"
     }
     kube-proxy = {
-      version        = "v1.33.0-eksbuild.2"
       before_compute = true
     }
     eks-pod-identity-agent = {
-      version        = "v1.3.7-eksbuild.2"
       before_compute = true
     }
-    coredns = {
-      version = "v1.12.1-eksbuild.2"
-    }
+    coredns = {}
   }
 
   validation {
-    condition     = alltrue([for k, v in var.cluster_addons : can(regex("^v\\d+\\.\\d+\\.\\d+-eksbuild\\.\\d+$", v.version))])
-    error_message = "Every cluster_addons version must be pinned as vX.Y.Z-eksbuild.N."
+    condition     = alltrue([for k, v in var.cluster_addons : v.version == null || can(regex("^v\\d+\\.\\d+\\.\\d+-eksbuild\\.\\d+$", coalesce(v.version, "v0.0.0-eksbuild.0")))])
+    error_message = "A pinned cluster_addons version must look like vX.Y.Z-eksbuild.N (or leave version unset to resolve it for kubernetes_version)."
   }
 
   validation {
     condition     = alltrue([for k, v in var.cluster_addons : v.configuration_values == null || can(jsondecode(v.configuration_values))])
     error_message = "cluster_addons configuration_values must be JSON."
   }
+
+  validation {
+    condition     = !contains(keys(var.cluster_addons), "aws-ebs-csi-driver")
+    error_message = "aws-ebs-csi-driver is managed by enable_ebs_csi_driver (it needs its IRSA role); remove it from cluster_addons."
+  }
+}
+
+variable "enable_ebs_csi_driver" {
+  description = "Install the EBS CSI driver managed add-on with its IRSA role (AmazonEBSCSIDriverPolicy + use of the platform key); needs enable_cluster_addons for the add-on itself."
+  type        = bool
+  default     = true
+}
+
+variable "ebs_csi_driver_version" {
+  description = "Pinned aws-ebs-csi-driver add-on version, or null for the most recent one for kubernetes_version."
+  type        = string
+  default     = null
+}
+
+variable "create_autoscaling_service_linked_role" {
+  description = "Create AWSServiceRoleForAutoScaling before the platform key (its key policy names the role, and KMS refuses a policy naming a role that does not exist). true only in an account where the role does not exist yet; it is never needed twice per account."
+  type        = bool
+  default     = false
 }
 
 variable "enable_node_groups" {
@@ -364,9 +430,14 @@ variable "ecr_force_delete" {
 ################################################################################
 
 variable "secrets_recovery_window_in_days" {
-  description = "Days a destroyed secret can be restored; 0 deletes at once (disposable environments)."
+  description = "Days a destroyed secret can be restored; 0 deletes at once (environments that are destroyed and recreated: a secret in its recovery window blocks a new one of the same name)."
   type        = number
   default     = 30
+
+  validation {
+    condition     = var.secrets_recovery_window_in_days == 0 || (var.secrets_recovery_window_in_days >= 7 && var.secrets_recovery_window_in_days <= 30)
+    error_message = "secrets_recovery_window_in_days must be 0 or 7-30 (Secrets Manager's range)."
+  }
 }
 
 ################################################################################
@@ -384,27 +455,51 @@ variable "github_repository" {
   }
 }
 
-variable "github_environments" {
-  description = "Protected GitHub environments whose jobs may assume the deploy role."
-  type        = list(string)
-  default     = ["production"]
-}
-
-variable "github_branches" {
-  description = "Protected branches whose jobs (without an environment) may assume the deploy role."
-  type        = list(string)
-  default     = []
+variable "github_publish_environment" {
+  description = "The one GitHub environment whose jobs may assume the image publish role (ECR push only)."
+  type        = string
+  default     = "ecr-publish"
 
   validation {
-    condition     = length(var.github_branches) > 0 || length(var.github_environments) > 0
-    error_message = "Set github_environments or github_branches, or nothing can assume the deploy role."
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.github_publish_environment))
+    error_message = "github_publish_environment must be one GitHub environment name (letters, digits, . _ -)."
   }
 }
 
-variable "github_oidc_provider_arn" {
-  description = "Existing GitHub Actions OIDC provider of the account; null creates it (one per account)."
+variable "github_deploy_environment" {
+  description = "The one GitHub environment (protected, with required reviewers) whose jobs may assume the deploy role."
   type        = string
-  default     = null
+  default     = "production"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,255}$", var.github_deploy_environment))
+    error_message = "github_deploy_environment must be one GitHub environment name (letters, digits, . _ -)."
+  }
+
+  validation {
+    condition     = var.github_deploy_environment != var.github_publish_environment
+    error_message = "github_deploy_environment and github_publish_environment must differ: the unreviewed image job must not get the deploy role."
+  }
+}
+
+variable "github_oidc_provider" {
+  description = "The account's GitHub Actions OIDC provider (one per URL per account): \"create\" in exactly one environment of the account (it is destroyed with that environment), \"existing\" everywhere else (looked up by URL, never destroyed)."
+  type        = string
+  default     = "existing"
+
+  validation {
+    condition     = contains(["create", "existing"], var.github_oidc_provider)
+    error_message = "github_oidc_provider must be \"create\" or \"existing\"."
+  }
+}
+
+variable "terraform_state_read" {
+  description = "S3 location of this environment's Terraform state ({bucket, key}, as in envs/<env>.s3.tfbackend): the deploy role may read it to get the platform outputs. null = no state access."
+  type = object({
+    bucket = string
+    key    = string
+  })
+  default = null
 }
 
 ################################################################################

@@ -1,8 +1,8 @@
 # Emulated AWS (moto, scripts/aws_emulator.py) with local state. The endpoint is not set here:
 # export TF_VAR_aws_endpoint_url=<endpoint printed by aws_emulator.py start>.
-name        = "ml-platform"
-environment = "local"
-region      = "eu-west-1"
+# name, environment, region, kubernetes_version, tls_mode and service_hostname are NOT set here:
+# the inventory owns them and the infra stage passes them (-var); preflight fails when a var file
+# sets one of them to another value than the inventory.
 
 az_count           = 3
 single_nat_gateway = true
@@ -13,14 +13,15 @@ secrets_recovery_window_in_days = 0
 ecr_force_delete                = true
 log_retention_in_days           = 7
 
-tls_mode         = "cert-manager"
-# cert-manager mode needs a zone (DNS-01 answers only there); emulated: Terraform never calls
-# Route53 in this mode, the id only appears in cert-manager's IAM policy.
+# cert-manager mode needs a zone too (issue 21); Terraform never calls Route53 in that mode, the
+# id only lands in IAM ARNs.
 route53_zone_ids = ["Z0LOCALEXAMPLEZONE000"]
-service_hostname = "model-api.local.example.com"
 
-github_repository   = "example-org/ml-platform"
-github_environments = ["local"]
+github_repository          = "example-org/ml-platform"
+github_publish_environment = "ecr-publish"
+github_deploy_environment  = "local"
+# The emulated account is empty: this environment owns the GitHub OIDC provider.
+github_oidc_provider = "create"
 
 node_groups = {
   general = {
@@ -31,8 +32,10 @@ node_groups = {
   }
 }
 
-# Emulator gaps (moto 5.2.5 answers 404 to these EKS APIs); real environments keep the defaults.
-enable_cluster_addons = false # moto has no CreateAddon/DescribeAddon
-enable_access_entries = false # moto has no CreateAccessEntry/AssociateAccessPolicy
+# Emulator gaps (moto 5.2.5 answers 404 to these EKS APIs or drops these fields); real
+# environments keep the defaults. docs/terraform.md lists what is therefore not exercised.
+enable_cluster_addons = false # moto has no CreateAddon/DescribeAddon/DescribeAddonVersions (also skips the EBS CSI add-on; its IAM role is still created)
+enable_access_entries = false # moto has no CreateAccessEntry/AssociateAccessPolicy (creator admin, deploy group)
 enable_access_config  = false # moto drops accessConfig (authenticationMode), so every plan would replace the cluster
 enable_node_groups    = false # moto invents remoteAccess {ec2SshKey = "eksKeypair"} on every node group, so each plan would replace it
+upgrade_support_type  = null  # moto does not store upgradePolicy, so every plan would show a change

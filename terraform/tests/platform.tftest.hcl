@@ -4,6 +4,7 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = {
       account_id = "123456789012"
+      arn        = "arn:aws:sts::123456789012:assumed-role/platform-ci/site"
     }
   }
 
@@ -16,6 +17,27 @@ mock_provider "aws" {
   mock_data "aws_region" {
     defaults = {
       name = "eu-west-1"
+    }
+  }
+
+  # Issue 14: the identity running Terraform (an assumed role) and the add-on version EKS lists
+  # for the cluster version: kube-proxy v1.35.3-eksbuild.13 is AWS's table for Kubernetes 1.35
+  # ("Manage kube-proxy in Amazon EKS clusters", docs.aws.amazon.com/eks/latest/userguide/managing-kube-proxy.html).
+  mock_data "aws_iam_session_context" {
+    defaults = {
+      issuer_arn = "arn:aws:iam::123456789012:role/platform-ci"
+    }
+  }
+
+  mock_data "aws_eks_addon_version" {
+    defaults = {
+      version = "v1.35.3-eksbuild.13"
+    }
+  }
+
+  mock_data "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
     }
   }
 

@@ -54,6 +54,11 @@ def test_terraform_test_with_mock_provider(terraform):
         "rejects_a_bad_vpc_cidr",
         "rejects_an_unsupported_kubernetes_version",
         "rejects_min_size_above_max_size",
+        "autoscaling_service_role_can_use_the_platform_key",
+        "ebs_csi_driver_role_and_add_on_exist",
+        "publish_role_pushes_images_and_cannot_reach_eks",
+        "each_role_trusts_only_its_own_environment",
+        "rejects_names_too_long_for_iam",
     ):
         assert f'run "{case}"... pass' in proc.stdout
 
@@ -63,7 +68,18 @@ def test_terraform_test_with_mock_provider(terraform):
     ("variable", "value", "message"),
     [
         ("vpc_cidr", '"10.0.0.0/33"', "vpc_cidr must be an IPv4 CIDR"),
-        ("kubernetes_version", '"1.27"', "kubernetes_version must be one of the supported"),
+        ("kubernetes_version", '"1.31"', "kubernetes_version must be one of the EKS versions"),
+        # Issue 14: valid alone, too long together for IAM's 64-character role names.
+        (
+            "environment",
+            '"production-eu-w1"\n    name = "ml-platform-serving"',
+            "name and environment are too long together",
+        ),
+        (
+            "cluster_endpoint_public_access_cidrs",
+            '["10.0.0.0/0"]\n    cluster_endpoint_public_access = true',
+            "must not contain a /0 (that is every address): 10.0.0.0/0",
+        ),
         (
             "node_groups",
             '{ general = { instance_types = ["m6i.large"], min_size = 4, max_size = 2, '

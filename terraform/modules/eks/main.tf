@@ -5,8 +5,24 @@ locals {
 
   # Add-ons the nodes need to become Ready go in before the node groups; the rest
   # (coredns) after, or they wait for schedulable nodes and time out.
-  addons_before_compute = { for k, v in var.cluster_addons : k => v if v.before_compute }
-  addons_after_compute  = { for k, v in var.cluster_addons : k => v if !v.before_compute }
+  # The EBS CSI driver needs nodes for its controller, so it comes after compute.
+  all_addons = merge(var.cluster_addons, var.enable_ebs_csi_driver ? {
+    aws-ebs-csi-driver = {
+      version              = var.ebs_csi_driver_version
+      configuration_values = null
+      before_compute       = false
+    }
+  } : {})
+  addons                = var.enable_cluster_addons ? local.all_addons : {}
+  addons_before_compute = { for k, v in local.addons : k => v if v.before_compute }
+  addons_after_compute  = { for k, v in local.addons : k => v if !v.before_compute }
+
+  # Pinned version, or the most recent one EKS lists for this Kubernetes version.
+  addon_versions = { for k, v in local.addons : k => coalesce(v.version, try(data.aws_eks_addon_version.this[k].version, null)) }
+
+  addon_service_account_roles = {
+    aws-ebs-csi-driver = try(aws_iam_role.ebs_csi[0].arn, null)
+  }
 }
 
 ################################################################################
@@ -77,6 +93,17 @@ resource "aws_eks_cluster" "this" {
     }
   }
 
+  # STANDARD: EKS upgrades the cluster at the end of standard support instead of moving it to
+  # paid extended support (https://docs.aws.amazon.com/eks/latest/userguide/view-upgrade-policy.html);
+  # terraform-aws-modules/eks v21.19.0 sets it the same way (variables.tf upgrade_policy).
+  dynamic "upgrade_policy" {
+    for_each = var.upgrade_support_type == null ? [] : [var.upgrade_support_type]
+
+    content {
+      support_type = upgrade_policy.value
+    }
+  }
+
   encryption_config {
     resources = ["secrets"]
 
@@ -104,15 +131,16 @@ locals {
 resource "aws_eks_access_entry" "this" {
   for_each = local.access_entries
 
-  cluster_name  = aws_eks_cluster.this.name
-  principal_arn = each.value.principal_arn
-  type          = "STANDARD"
+  cluster_name      = aws_eks_cluster.this.name
+  principal_arn     = each.value.principal_arn
+  kubernetes_groups = length(each.value.kubernetes_groups) > 0 ? each.value.kubernetes_groups : null
+  type              = "STANDARD"
 
   tags = var.tags
 }
 
 resource "aws_eks_access_policy_association" "this" {
-  for_each = local.access_entries
+  for_each = { for k, v in local.access_entries : k => v if v.policy_name != null }
 
   cluster_name  = aws_eks_cluster.this.name
   principal_arn = aws_eks_access_entry.this[each.key].principal_arn
@@ -140,12 +168,24 @@ resource "aws_iam_openid_connect_provider" "oidc" {
 # Add-ons
 ################################################################################
 
+# The most recent add-on build EKS lists as compatible with the cluster's Kubernetes version
+# (DescribeAddonVersions), as terraform-aws-modules/eks v21.19.0 resolves unpinned add-ons
+# (main.tf, data "aws_eks_addon_version" "this"). Only read for add-ons without a pin.
+data "aws_eks_addon_version" "this" {
+  for_each = { for k, v in local.addons : k => v if v.version == null }
+
+  addon_name         = each.key
+  kubernetes_version = var.kubernetes_version
+  most_recent        = true
+}
+
 resource "aws_eks_addon" "before_compute" {
-  for_each = var.enable_cluster_addons ? local.addons_before_compute : {}
+  for_each = local.addons_before_compute
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
-  addon_version               = each.value.version
+  addon_version               = local.addon_versions[each.key]
+  service_account_role_arn    = lookup(local.addon_service_account_roles, each.key, null)
   configuration_values        = each.value.configuration_values
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
@@ -154,25 +194,106 @@ resource "aws_eks_addon" "before_compute" {
 
   lifecycle {
     precondition {
-      condition     = each.key != "kube-proxy" || startswith(each.value.version, "v${var.kubernetes_version}.")
-      error_message = "kube-proxy ${each.value.version} does not match Kubernetes ${var.kubernetes_version}; pin the add-on versions together with kubernetes_version."
+      condition     = each.key != "kube-proxy" || startswith(local.addon_versions[each.key], "v${var.kubernetes_version}.")
+      error_message = "kube-proxy ${local.addon_versions[each.key]} does not match Kubernetes ${var.kubernetes_version}; unpin it or pin it together with kubernetes_version."
     }
   }
 }
 
 resource "aws_eks_addon" "after_compute" {
-  for_each = var.enable_cluster_addons ? local.addons_after_compute : {}
+  for_each = local.addons_after_compute
 
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = each.key
-  addon_version               = each.value.version
+  addon_version               = local.addon_versions[each.key]
+  service_account_role_arn    = lookup(local.addon_service_account_roles, each.key, null)
   configuration_values        = each.value.configuration_values
   resolve_conflicts_on_create = "OVERWRITE"
   resolve_conflicts_on_update = "OVERWRITE"
 
   tags = var.tags
 
-  depends_on = [aws_eks_node_group.this]
+  depends_on = [
+    aws_eks_node_group.this,
+    aws_iam_role_policy_attachment.ebs_csi,
+    aws_iam_role_policy.ebs_csi_kms,
+  ]
+}
+
+################################################################################
+# EBS CSI driver (IRSA)
+################################################################################
+
+locals {
+  oidc_issuer_host = replace(aws_eks_cluster.this.identity[0].oidc[0].issuer, "https://", "")
+
+  # The add-on's controller service account (aws-ebs-csi-driver add-on:
+  # kube-system/ebs-csi-controller-sa, https://docs.aws.amazon.com/eks/latest/userguide/ebs-csi.html).
+  ebs_csi_assume_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Action    = "sts:AssumeRoleWithWebIdentity"
+      Principal = { Federated = aws_iam_openid_connect_provider.oidc.arn }
+      Condition = {
+        StringEquals = {
+          "${local.oidc_issuer_host}:sub" = "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+          "${local.oidc_issuer_host}:aud" = "sts.amazonaws.com"
+        }
+      }
+    }]
+  }
+
+  # Volumes encrypted with the platform key: the policy AWS gives for a customer managed key
+  # ("Create an Amazon EBS CSI driver IAM role", kms-key-for-encryption-on-ebs.json,
+  # https://docs.aws.amazon.com/eks/latest/userguide/csi-iam-role.html), the same statements as
+  # terraform-aws-modules/iam's EBS CSI policy for ebs_csi_kms_cmk_ids.
+  ebs_csi_kms_policy = {
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "GrantsForAttachedVolumes"
+        Effect   = "Allow"
+        Action   = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+        Resource = [var.kms_key_arn]
+        Condition = {
+          Bool = { "kms:GrantIsForAWSResource" = "true" }
+        }
+      },
+      {
+        Sid      = "EncryptVolumes"
+        Effect   = "Allow"
+        Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+        Resource = [var.kms_key_arn]
+      },
+    ]
+  }
+}
+
+resource "aws_iam_role" "ebs_csi" {
+  count = var.enable_ebs_csi_driver ? 1 : 0
+
+  name                 = "${var.cluster_name}-ebs-csi-driver"
+  description          = "IRSA role of kube-system/ebs-csi-controller-sa (aws-ebs-csi-driver add-on)"
+  assume_role_policy   = jsonencode(local.ebs_csi_assume_policy)
+  max_session_duration = 3600
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "ebs_csi" {
+  count = var.enable_ebs_csi_driver ? 1 : 0
+
+  role       = aws_iam_role.ebs_csi[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+}
+
+resource "aws_iam_role_policy" "ebs_csi_kms" {
+  count = var.enable_ebs_csi_driver ? 1 : 0
+
+  name   = "platform-key-for-volumes"
+  role   = aws_iam_role.ebs_csi[0].id
+  policy = jsonencode(local.ebs_csi_kms_policy)
 }
 
 ################################################################################

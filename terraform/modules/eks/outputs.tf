@@ -64,6 +64,21 @@ output "oidc_provider_arn" {
 # Add-ons
 ################################################################################
 
+output "ebs_csi_driver_role_arn" {
+  description = "ARN of the EBS CSI driver's IRSA role, or null."
+  value       = try(aws_iam_role.ebs_csi[0].arn, null)
+}
+
+output "ebs_csi_kms_policy" {
+  description = "The EBS CSI role's KMS policy document (decoded), for tests and review."
+  value       = local.ebs_csi_kms_policy
+}
+
+output "ebs_csi_assume_policy" {
+  description = "The EBS CSI role's trust policy (decoded)."
+  value       = local.ebs_csi_assume_policy
+}
+
 output "addon_versions" {
   description = "Installed managed add-ons and their versions."
   value = merge(

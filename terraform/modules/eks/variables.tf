@@ -12,6 +12,12 @@ variable "kubernetes_version" {
   type        = string
 }
 
+variable "upgrade_support_type" {
+  description = "Upgrade policy support type (STANDARD or EXTENDED); null leaves it unset."
+  type        = string
+  default     = "STANDARD"
+}
+
 variable "subnet_ids" {
   description = "Private subnet IDs for the control plane ENIs and the nodes (at least 2 AZs)."
   type        = list(string)
@@ -69,11 +75,12 @@ variable "enable_access_entries" {
 }
 
 variable "access_entries" {
-  description = "IAM principals given cluster access: an EKS access policy name (e.g. AmazonEKSClusterAdminPolicy), cluster-wide or limited to namespaces. Keys must be static."
+  description = "IAM principals given cluster access: an EKS access policy name (e.g. AmazonEKSClusterAdminPolicy), cluster-wide or limited to namespaces, and/or Kubernetes groups bound by in-cluster RBAC. Keys must be static."
   type = map(object({
-    principal_arn = string
-    policy_name   = string
-    namespaces    = optional(list(string), [])
+    principal_arn     = string
+    policy_name       = optional(string)
+    namespaces        = optional(list(string), [])
+    kubernetes_groups = optional(list(string), [])
   }))
   default = {}
 }
@@ -93,13 +100,25 @@ variable "enable_cluster_addons" {
 }
 
 variable "cluster_addons" {
-  description = "Managed EKS add-ons by name, each with a pinned version and optional JSON configuration."
+  description = "Managed EKS add-ons by name: a pinned version or null (most recent for kubernetes_version), optional JSON configuration."
   type = map(object({
-    version              = string
+    version              = optional(string)
     configuration_values = optional(string)
     before_compute       = optional(bool, false)
   }))
   default = {}
+}
+
+variable "enable_ebs_csi_driver" {
+  description = "Create the EBS CSI driver's IRSA role, and its add-on when enable_cluster_addons."
+  type        = bool
+  default     = true
+}
+
+variable "ebs_csi_driver_version" {
+  description = "Pinned aws-ebs-csi-driver version, or null for the most recent one for kubernetes_version."
+  type        = string
+  default     = null
 }
 
 ################################################################################

@@ -3,25 +3,53 @@
 ################################################################################
 
 output "oidc_provider_arn" {
-  description = "ARN of the GitHub Actions OIDC provider (created or given)."
+  description = "ARN of the GitHub Actions OIDC provider (created or looked up)."
   value       = local.oidc_provider_arn
 }
 
+output "oidc_provider_created" {
+  description = "Whether this environment created (and owns) the OIDC provider."
+  value       = var.create_oidc_provider
+}
+
 ################################################################################
-# Deploy role
+# Trust: one role per GitHub environment
 ################################################################################
 
-output "role_arn" {
+output "publish_assume_policy" {
+  description = "Trust policy of the publish role (decoded)."
+  value       = local.publish_assume_policy
+}
+
+output "deploy_assume_policy" {
+  description = "Trust policy of the deploy role (decoded)."
+  value       = local.deploy_assume_policy
+}
+
+################################################################################
+# Publish role (image job: ECR push only)
+################################################################################
+
+output "publish_role_arn" {
+  description = "ARN of the image publish role."
+  value       = try(aws_iam_role.publish.arn, null)
+}
+
+output "publish_policy" {
+  description = "Permissions of the publish role (decoded)."
+  value       = local.publish_policy
+}
+
+################################################################################
+# Deploy role (deploy job: the cluster, through its Kubernetes group)
+################################################################################
+
+output "deploy_role_arn" {
   description = "ARN of the deploy role."
-  value       = try(aws_iam_role.this.arn, null)
+  value       = try(aws_iam_role.deploy.arn, null)
 }
 
-output "role_name" {
-  description = "Name of the deploy role."
-  value       = try(aws_iam_role.this.name, null)
-}
-
-output "subjects" {
-  description = "The token sub claims the role trusts."
-  value       = local.subjects
+output "deploy_policy" {
+  description = "Permissions of the deploy role (decoded)."
+  value       = local.deploy_policy
 }

@@ -3,15 +3,9 @@
 ################################################################################
 
 variable "create_oidc_provider" {
-  description = "Create the account's GitHub Actions OIDC provider (only one can exist per account)."
+  description = "Create the account's GitHub Actions OIDC provider (only one per URL can exist per account; the creating environment owns it). false looks the existing one up by URL."
   type        = bool
-  default     = true
-}
-
-variable "oidc_provider_arn" {
-  description = "ARN of an existing GitHub Actions OIDC provider, when create_oidc_provider is false."
-  type        = string
-  default     = null
+  default     = false
 }
 
 variable "tags" {
@@ -21,16 +15,16 @@ variable "tags" {
 }
 
 ################################################################################
-# Deploy role
+# Trust: one role per GitHub environment
 ################################################################################
 
-variable "role_name" {
-  description = "Name of the deploy role."
+variable "name_prefix" {
+  description = "Prefix of the role names: <prefix>-github-publish and <prefix>-github-deploy."
   type        = string
 }
 
 variable "repository" {
-  description = "GitHub repository allowed to assume the role, <org>/<repo>."
+  description = "GitHub repository allowed to assume the roles, <org>/<repo>."
   type        = string
 
   validation {
@@ -39,29 +33,54 @@ variable "repository" {
   }
 }
 
-variable "environments" {
-  description = "GitHub environments (protected, with required reviewers) whose jobs may assume the role."
-  type        = list(string)
-  default     = []
+variable "publish_environment" {
+  description = "The one GitHub environment whose jobs may assume the publish role."
+  type        = string
 }
 
-variable "branches" {
-  description = "Protected branches whose jobs (without an environment) may assume the role."
-  type        = list(string)
-  default     = []
+variable "deploy_environment" {
+  description = "The one GitHub environment (protected, with required reviewers) whose jobs may assume the deploy role."
+  type        = string
+
+  validation {
+    condition     = var.deploy_environment != var.publish_environment
+    error_message = "deploy_environment and publish_environment must differ."
+  }
 }
+
+################################################################################
+# Publish role (image job: ECR push only)
+################################################################################
 
 variable "ecr_repository_arn" {
-  description = "ECR repository the role may push to."
+  description = "ECR repository the publish role may push to."
   type        = string
 }
 
 variable "kms_key_arn" {
-  description = "KMS key that encrypts the ECR repository."
+  description = "KMS key that encrypts the ECR repository (used only through ECR)."
   type        = string
 }
 
-variable "cluster_arn" {
-  description = "EKS cluster the role may describe (its access entry is created by the eks module)."
+variable "region" {
+  description = "Region of the repository (kms:ViaService ecr.<region>.amazonaws.com)."
   type        = string
+}
+
+################################################################################
+# Deploy role (deploy job: the cluster, through its Kubernetes group)
+################################################################################
+
+variable "cluster_arn" {
+  description = "EKS cluster the deploy role may describe (its access entry is created by the eks module)."
+  type        = string
+}
+
+variable "terraform_state_read" {
+  description = "S3 bucket and key of the Terraform state the deploy role may read (platform outputs), or null."
+  type = object({
+    bucket = string
+    key    = string
+  })
+  default = null
 }

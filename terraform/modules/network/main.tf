@@ -1,3 +1,7 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
 locals {
   az_count = length(var.availability_zones)
 
@@ -163,6 +167,22 @@ data "aws_iam_policy_document" "flow_logs_assume" {
     principals {
       type        = "Service"
       identifiers = ["vpc-flow-logs.amazonaws.com"]
+    }
+
+    # Confused-deputy protection: only flow logs of this account and region may use the role
+    # ("IAM role for publishing flow logs to CloudWatch Logs", trust policy with
+    # aws:SourceAccount and aws:SourceArn,
+    # https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*"]
     }
   }
 }

@@ -1,0 +1,72 @@
+"""Preflight (playbooks/preflight.yml): one owner per setting (issue 14).
+
+The inventory owns name, environment, region, Kubernetes version, TLS mode and host; the infra
+stage passes them to Terraform. A Terraform var file that sets one of them to another value fails
+preflight, naming both values. Runs the real playbook against the local (emulated) inventory.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _preflight(terraform_dir, var_file):
+    return subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            "inventories/local",
+            "playbooks/preflight.yml",
+            "-e",
+            f"platform_terraform_dir={terraform_dir}",
+            "-e",
+            f"platform_terraform_var_file={var_file}",
+        ],
+        cwd=REPO,
+        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_var_file_that_disagrees_with_the_inventory_fails_naming_both_values(tmp_path):
+    # The aws-dev disagreement the issue found: environment and host set in both places.
+    (tmp_path / "env.tfvars").write_text(
+        'name             = "ml-platform"\n'  # agrees: not reported
+        'environment      = "aws-dev"\n'
+        'service_hostname = "model-api.dev.example.com"\n'
+    )
+    proc = _preflight(tmp_path, "env.tfvars")
+    output = " ".join(proc.stdout.split())
+    assert proc.returncode != 0
+    assert "Preflight found 2 problem(s)" in output
+    assert 'platform_environment is "local" but env.tfvars sets environment = "aws-dev"' in output
+    assert (
+        'platform_service_host is "models.local.example.com" but env.tfvars sets '
+        'service_hostname = "model-api.dev.example.com"' in output
+    )
+
+
+def test_shipped_var_files_leave_the_inventory_settings_alone():
+    for var_file in sorted((REPO / "terraform" / "envs").glob("*.tfvars")):
+        text = var_file.read_text()
+        for setting in ("name", "environment", "region", "kubernetes_version", "tls_mode",
+                        "service_hostname"):  # fmt: skip
+            assert not any(
+                line.split("=")[0].strip() == setting for line in text.splitlines() if "=" in line
+            ), f"{var_file.name} sets {setting}: the inventory owns it"
+
+
+def test_local_inventory_passes(tmp_path):
+    proc = _preflight(REPO / "terraform", "envs/local.tfvars")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "owns this setting" not in proc.stdout
