@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+import yaml
 
 from .conftest import REPO
 
@@ -70,3 +71,20 @@ def test_local_inventory_passes(tmp_path):
     proc = _preflight(REPO / "terraform", "envs/local.tfvars")
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "owns this setting" not in proc.stdout
+
+
+def test_infra_stage_passes_the_inventory_settings_last():
+    # Terraform takes the last value given for a variable (-var-file order); community.general.
+    # terraform passes variables_files in list order after every -var. The inventory's generated
+    # file must come last so it wins over the environment's var file.
+    play = yaml.safe_load((REPO / "playbooks" / "infra.yml").read_text())[0]
+    task = next(t for t in play["tasks"] if "community.general.terraform" in t)
+    files = task["community.general.terraform"]["variables_files"]
+    assert files[-1].endswith("/inventory.tfvars.json")
+    assert "variables" not in task["community.general.terraform"] or "platform_name" not in str(
+        task["community.general.terraform"]["variables"]
+    )
+    root = (REPO / "playbooks" / "tasks" / "terraform_root.yml").read_text()
+    for setting in ("name", "environment", "region", "kubernetes_version", "tls_mode",
+                    "service_hostname"):  # fmt: skip
+        assert f"\n      {setting}: " in root, setting
