@@ -9,8 +9,11 @@ Pieces:
 - ``extract``: PrometheusRule specs -> rule files ``<name>.rules.yml``, AnalysisTemplates;
 - ``shorten_rule_groups``: the suite's shortening of alert rules (``for`` and range windows;
   never applied to analysis queries -- Alertmanager timers are shortened with role variables);
-- ``CanaryStack``: start/stop the processes, query Prometheus (module_utils/prometheus.py, the
-  logic of library/prometheus_query.py), judge AnalysisTemplates (scripts/argo_expr.py);
+- ``CanaryStack``: start/stop the processes (Prometheus alone too, to emulate its restart), query
+  Prometheus (module_utils/prometheus.py, the logic of library/prometheus_query.py), judge
+  AnalysisTemplates (scripts/argo_expr.py);
+- ``AnalysisRunEmulator``: an AnalysisRun measured on the controller's schedule (interval, the
+  10 s error retry, the metric's limits) against the real Prometheus;
 - ``LoadGenerator``: a bounded closed-loop aiohttp client (fixed count and duration);
 - ``detection_bound``: the time to detect a failing canary with a given set of intervals.
 
@@ -559,8 +562,10 @@ class CanaryStack:
         rule_files: Iterable[Path],
         scrape_interval: str = "1s",
         evaluation_interval: str = "1s",
+        port: int | None = None,
     ) -> str:
-        port = free_port()
+        """Start Prometheus (again, after stop_prometheus, with the same port and storage)."""
+        port = port or free_port()
         config_file = self.workdir / "prometheus.yml"
         config = self.prometheus_config(rule_files, scrape_interval, evaluation_interval)
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -580,6 +585,23 @@ class CanaryStack:
         self.prometheus_url = f"http://127.0.0.1:{port}"
         self._wait_ready(managed, f"{self.prometheus_url}/-/ready")
         return self.prometheus_url
+
+    def stop_prometheus(self, timeout: float = 10.0) -> int:
+        """Stop Prometheus alone (SIGTERM, like a pod being replaced); returns its port so
+        start_prometheus(..., port=...) brings it back at the same address and storage."""
+        port = int(self.prometheus_url.rsplit(":", 1)[1])
+        for managed in [m for m in self.processes if m.name == "prometheus"]:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(managed.pgid, signal.SIGTERM)
+            try:
+                managed.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(managed.pgid, signal.SIGKILL)
+                managed.popen.wait(timeout=5)
+            self.processes.remove(managed)
+            self._stopped_groups.append(managed.pgid)
+        return port
 
     def stop(self, timeout: float = 10.0) -> None:
         """End every process group started here: SIGTERM, then SIGKILL after ``timeout``."""
@@ -748,6 +770,131 @@ def overall(verdicts: Iterable[MetricVerdict]) -> str:
     order = [argo_expr.SUCCESSFUL, argo_expr.INCONCLUSIVE, argo_expr.FAILED, argo_expr.ERROR]
     phases = [v.phase for v in verdicts]
     return max(phases, key=order.index) if phases else argo_expr.SUCCESSFUL
+
+
+# ------------------------------------------------------------------------- analysis run emulator
+@dataclass
+class Measurement:
+    at: float  # seconds after the run started
+    phase: str
+    result: Any
+
+
+@dataclass
+class MetricRun:
+    template: str
+    metric: dict[str, Any]
+    measurements: list[Measurement] = field(default_factory=list)
+    phase: str = "Pending"
+
+    @property
+    def phases(self) -> list[str]:
+        return [m.phase for m in self.measurements]
+
+    def limits(self) -> dict[str, Any]:
+        """The metric's limits as argo_expr.metric_phase takes them (controller defaults)."""
+        metric = self.metric
+        count = metric.get("count")
+        return {
+            "failure_limit": int(metric.get("failureLimit", 0)),
+            "inconclusive_limit": int(metric.get("inconclusiveLimit", 0)),
+            "consecutive_error_limit": int(
+                metric.get("consecutiveErrorLimit", argo_expr.DEFAULT_CONSECUTIVE_ERROR_LIMIT)
+            ),
+            "count": int(count) if count is not None else None,
+        }
+
+
+class AnalysisRunEmulator:
+    """One AnalysisRun of Prometheus metrics, measured on the controller's schedule against the
+    stack's real Prometheus (argo-rollouts v1.9.0 analysis/analysis.go generateMetricTasks and
+    assessMetricStatus): the first measurement after initialDelay, the next one interval after a
+    measurement finished -- or ERROR_RETRY_SECONDS (10 s) after an Error, whatever the interval;
+    a metric completes when argo_expr.metric_phase says so with its limits; the run ends at the
+    first completed metric or after ``duration``. Runs in a thread (start/join) so a test can
+    act on the stack meanwhile; ``on_event`` gets one line per measurement."""
+
+    def __init__(
+        self,
+        stack: CanaryStack,
+        templates: dict[str, dict[str, Any]],
+        args: dict[str, str],
+        duration: float,
+        on_event: Callable[[str], None] = lambda _line: None,
+    ) -> None:
+        self.stack = stack
+        self.args = args
+        self.duration = duration
+        self.on_event = on_event
+        self.metrics = [
+            MetricRun(name, metric)
+            for name, template in templates.items()
+            for metric in prometheus_metrics(template)
+        ]
+        self._templates = templates
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.started = 0.0
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.started, 1)
+
+    def measure(self, run: MetricRun) -> Measurement:
+        template = self._templates[run.template]
+        query = substitute_args(
+            run.metric["provider"]["prometheus"]["query"], template_args(template, self.args)
+        )
+        try:
+            result: Any = self.stack.query(query)
+            phase = argo_expr.metric_verdict(run.metric, result)
+        except (prom.PrometheusError, OSError) as exc:
+            result, phase = f"query error: {exc}", argo_expr.ERROR
+        measurement = Measurement(self.elapsed(), phase, result)
+        run.measurements.append(measurement)
+        run.phase = argo_expr.metric_phase(run.phases, **run.limits())
+        name = f"{run.template}/{run.metric['name']}"
+        self.on_event(f"t={measurement.at}s {name}: {phase} -> metric {run.phase}")
+        return measurement
+
+    def run(self) -> None:
+        self.started = time.monotonic()
+        due = {id(r): seconds(r.metric.get("initialDelay")) for r in self.metrics}
+        while not self._stop.is_set() and self.elapsed() < self.duration:
+            pending = [r for r in self.metrics if r.phase in ("Pending", argo_expr.RUNNING)]
+            if len(pending) < len(self.metrics):
+                break  # a metric completed: the run is decided
+            run = min(pending, key=lambda r: due[id(r)])
+            wait = due[id(run)] - self.elapsed()
+            if wait > 0:
+                self._stop.wait(min(wait, 0.5))
+                continue
+            measurement = self.measure(run)
+            pause = (
+                argo_expr.ERROR_RETRY_SECONDS
+                if measurement.phase == argo_expr.ERROR
+                else seconds(run.metric.get("interval") or argo_expr.ERROR_RETRY_SECONDS)
+            )
+            due[id(run)] = self.elapsed() + pause
+
+    def start(self) -> AnalysisRunEmulator:
+        self._thread = threading.Thread(target=self.run, daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread:
+            self._thread.join(timeout if timeout is not None else self.duration + 30)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+    @property
+    def phase(self) -> str:
+        """The run's phase so far: the worst completed metric's, else Running."""
+        order = [argo_expr.SUCCESSFUL, argo_expr.INCONCLUSIVE, argo_expr.FAILED, argo_expr.ERROR]
+        done = [r.phase for r in self.metrics if r.phase in order]
+        return max(done, key=order.index) if done else argo_expr.RUNNING
 
 
 # ---------------------------------------------------------------------------------------- load
