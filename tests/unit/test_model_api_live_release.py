@@ -1,5 +1,9 @@
 """A site run keeps the release the Rollout runs (issue 20, finding 1).
 
+Apply mode is driven against a stand-in API server that serves the recorded Rollout where the
+real one serves custom objects (discovery of argoproj.io/v1alpha1, then the object), read by the
+real kubernetes.core.k8s_info; render mode by two runs of playbooks/service.yml.
+
 The service stage re-applies the Rollout on every site run. Before, it applied the role default
 tag 0.1.0, so on a live platform each site run started a canary back to an old image. Now,
 unless a release is asked for (deploy.yml's -e model_api_image_tag), roles/model_api/tasks/
@@ -9,9 +13,11 @@ live_release.yml keeps the image the Rollout declares: read with kubernetes.core
 
 from __future__ import annotations
 
+import http.server
 import importlib.util
 import json
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +26,7 @@ from ansible.errors import AnsibleFilterError
 from platform_test_support import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+IMAGE = "{{ model_api_image_repository }}:{{ model_api_image_tag }}"
 ECR = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-platform/model-api"
 
 _spec = importlib.util.spec_from_file_location(
@@ -110,3 +117,157 @@ def test_a_second_site_run_leaves_the_released_tag(tool_env, tmp_path):
 def test_a_first_site_run_installs_the_initial_tag(tool_env, tmp_path):
     image, _ = _service_stage(tool_env, tmp_path)
     assert image == f"{ECR}:0.1.0"
+
+
+# ---- apply mode: the Rollout read from the cluster with kubernetes.core.k8s_info ----
+
+
+def _discovery(with_rollouts):
+    groups = [{"name": "argoproj.io", "version": "v1alpha1"}] if with_rollouts else []
+    return {
+        "/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"},
+        "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
+        "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
+        "/apis": {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [
+                {
+                    "name": g["name"],
+                    "versions": [
+                        {"groupVersion": f"{g['name']}/{g['version']}", "version": g["version"]}
+                    ],
+                    "preferredVersion": {
+                        "groupVersion": f"{g['name']}/{g['version']}",
+                        "version": g["version"],
+                    },
+                }
+                for g in groups
+            ],
+        },
+        "/apis/argoproj.io/v1alpha1": {
+            "kind": "APIResourceList",
+            "groupVersion": "argoproj.io/v1alpha1",
+            "resources": [
+                {
+                    "name": "rollouts",
+                    "singularName": "rollout",
+                    "namespaced": True,
+                    "kind": "Rollout",
+                    "shortNames": ["ro"],
+                    "verbs": ["get", "list", "patch", "update", "watch", "create", "delete"],
+                }
+            ],
+        },
+    }
+
+
+@pytest.fixture
+def api_server(tmp_path):
+    served = {"discovery": _discovery(True), "rollout": recorded_rollout("paused")}
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            path = self.path.split("?", 1)[0]
+            rollout_path = "/apis/argoproj.io/v1alpha1/namespaces/model-api/rollouts/model-api"
+            if path in served["discovery"]:
+                return self._send(200, served["discovery"][path])
+            if path == rollout_path and served["rollout"] is not None:
+                return self._send(200, served["rollout"])
+            return self._send(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
+
+        def _send(self, code, body):
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {
+                        "name": "c",
+                        "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"},
+                    }
+                ],
+                "users": [{"name": "u", "user": {"token": "t0ken"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    yield served, kubeconfig
+    server.shutdown()
+    server.server_close()
+
+
+def _live_release_in_apply_mode(tool_env, tmp_path, kubeconfig):
+    out = tmp_path / "release.txt"
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "vars": {
+                        "platform_k8s_render": False,
+                        "platform_kubeconfig": str(kubeconfig),
+                        "platform_infra": {"ecr_repository_url": ECR, "vpc_cidr": "10.0.0.0/16"},
+                    },
+                    "tasks": [
+                        {
+                            "ansible.builtin.include_role": {
+                                "name": "model_api",
+                                "tasks_from": "live_release",
+                            }
+                        },
+                        {
+                            "ansible.builtin.copy": {
+                                "dest": str(out),
+                                "content": IMAGE,
+                                "mode": "0644",
+                            }
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    env = dict(tool_env, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
+    result = subprocess.run(
+        ["ansible-playbook", str(playbook)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return out.read_text()
+
+
+def test_apply_mode_keeps_the_image_of_the_rollout_in_the_cluster(tool_env, tmp_path, api_server):
+    served, kubeconfig = api_server
+    live_image = served["rollout"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert _live_release_in_apply_mode(tool_env, tmp_path, kubeconfig) == live_image
+
+
+def test_apply_mode_on_a_cluster_without_rollouts_installs_the_initial_tag(
+    tool_env, tmp_path, api_server
+):
+    served, kubeconfig = api_server
+    served["discovery"] = _discovery(False)  # no Argo Rollouts CRD yet (check mode, fresh cluster)
+    served["rollout"] = None
+    assert _live_release_in_apply_mode(tool_env, tmp_path, kubeconfig) == f"{ECR}:0.1.0"
