@@ -297,6 +297,11 @@ class ManifestValidator:
         name = metadata.get("name")
         if not name and not metadata.get("generateName"):
             out.append(problem("metadata.name", "required field is missing"))
+        elif name and obj["apiVersion"].startswith("rbac.authorization.k8s.io/"):
+            # RBAC names are path segment names ("system:metrics-server" is valid): kubernetes
+            # pkg/apis/rbac/validation/validation.go ValidateRBACName = path.IsValidPathSegmentName
+            if not isinstance(name, str) or name in (".", "..") or "/" in name or "%" in name:
+                out.append(problem("metadata.name", f"{name!r} is not a valid path segment name"))
         elif name and (not isinstance(name, str) or not DNS_SUBDOMAIN_RE.match(name)):
             out.append(problem("metadata.name", f"{name!r} is not a valid DNS-1123 subdomain name"))
         for field in ("labels", "annotations") if labels else ():
