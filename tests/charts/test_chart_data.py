@@ -317,3 +317,30 @@ def test_the_release_check_refuses_the_old_pins():
         ("argo-rollouts", "2.41.1"),
     ]:
         assert version not in releases(chart)
+
+
+def test_the_validator_takes_rbac_names_as_path_segments():
+    """Charts name RBAC objects `system:metrics-server` or `cert-manager:leaderelection`; Kubernetes
+    validates those names as path segments (pkg/apis/rbac/validation/validation.go
+    ValidateRBACName = path.IsValidPathSegmentName), not as DNS subdomains."""
+    from manifest_validation import ManifestValidator
+    from platform_test_support import crd_schema_location
+
+    version = load_yaml(REPO_ROOT / "roles/platform_defaults/defaults/main.yml")[
+        "platform_kubernetes_version"
+    ]
+    validator = ManifestValidator(str(version), crd_schema_location())
+
+    def role(name):
+        return {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": name},
+            "rules": [],
+        }
+
+    assert validator.validate_object(role("system:metrics-server")) == []
+    assert validator.validate_object(role("a/b"))
+    assert validator.validate_object(role(".."))
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a:b"}}
+    assert validator.validate_object(config_map)  # other kinds stay DNS-1123 subdomains
