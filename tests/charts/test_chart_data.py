@@ -323,8 +323,9 @@ def test_the_validator_takes_rbac_names_as_path_segments():
     """Charts name RBAC objects `system:metrics-server` or `cert-manager:leaderelection`; Kubernetes
     validates those names as path segments (pkg/apis/rbac/validation/validation.go
     ValidateRBACName = path.IsValidPathSegmentName), not as DNS subdomains."""
-    from manifest_validation import ManifestValidator
     from platform_test_support import crd_schema_location
+
+    from manifest_validation import ManifestValidator
 
     version = load_yaml(REPO_ROOT / "roles/platform_defaults/defaults/main.yml")[
         "platform_kubernetes_version"
