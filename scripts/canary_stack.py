@@ -1210,6 +1210,8 @@ def shipped_intervals(shipped_dir: Path, alertname: str | None = None) -> Interv
     delay, interval, limit = 0.0, 60.0, 0
     for template in rendered.analysis_templates.values():
         for metric in prometheus_metrics(template):
+            if metric.get("count") is not None:
+                continue  # the promotion gate (an analysis step); the background run aborts first
             delay = max(delay, seconds(metric.get("initialDelay", 0)))
             interval = seconds(metric.get("interval", "60s"))
             limit = int(metric.get("failureLimit", 0))
