@@ -108,3 +108,22 @@ def test_every_chart_version_in_role_defaults_is_annotated(path: Path) -> None:
         f"{path}: add `# renovate: datasource=helm depName=<chart> registryUrl=<url>` directly "
         f"above {', '.join(missing)}"
     )
+
+
+def test_the_trivy_release_input_is_updated_by_renovate() -> None:
+    (manager,) = [
+        m for m in CONFIG["customManagers"] if "github-releases" in json.dumps(m["matchStrings"])
+    ]
+    (file_pattern,) = manager["managerFilePatterns"]
+    assert _python_regex(file_pattern.strip("/")).search(".github/workflows/image.yml")
+    (match_string,) = manager["matchStrings"]
+    text = (REPO_ROOT / ".github" / "workflows" / "image.yml").read_text(encoding="utf-8")
+    found = [m.group("currentValue") for m in _python_regex(match_string).finditer(text)]
+    versions = re.findall(r"^\s*version:\s*(v\S+)", text, re.M)
+    assert found and sorted(found) == sorted(versions), (found, versions)
+
+
+def test_scanner_updates_wait_for_approval() -> None:
+    rules = [r for r in CONFIG["packageRules"] if r.get("dependencyDashboardApproval")]
+    names = {name for rule in rules for name in rule.get("matchPackageNames", [])}
+    assert {"aquasecurity/trivy-action", "aquasecurity/trivy"} <= names
