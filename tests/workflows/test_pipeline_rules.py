@@ -9,7 +9,7 @@ attempt in clear text, a provider cache overridden, a path filter without librar
 
 What the tools do is taken from their own code and documents (see docs/ci-cd.md, "Checked
 against"): actions' action.yml at the pinned SHA, community.general.terraform 11.4.2, skopeo's
---preserve-digests, Trivy's OCI-archive input (pkg/fanal/image/oci.go: `<archive>@<digest>`),
+--preserve-digests, Trivy v0.70.0's OCI layout input (pkg/fanal/image/oci.go: `<layout>@<digest>`),
 GitHub's concurrency documentation, actions/runner-images' Ubuntu 2404 readme.
 """
 
