@@ -13,6 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from ansible.module_utils import argo_rollouts as ar
 
@@ -209,3 +210,75 @@ def test_a_promoted_release_ends_the_loop(tmp_path, tool_env):
     result, calls, _ = run_follow(tmp_path, tool_env, script)
     assert calls == ["wait", "wait"]
     assert (result["outcome"], result["traffic_on_stable"]) == ("promoted", True)
+
+
+# ------------------------------------------------- what deploy.yml does with the follow outputs
+def _deploy_tail(tmp_path, tool_env, facts):
+    """Run deploy.yml's own "Summarise the release" and final fail task with the follow loop's
+    outputs set as facts; (rc, output)."""
+    plays = yaml.safe_load((REPO_ROOT / "playbooks" / "deploy.yml").read_text())
+    wanted = ("Summarise the release", "Fail the release because the canary was not promoted")
+    tasks = [t for t in plays[0]["tasks"] if t.get("name") in wanted]
+    assert [t["name"] for t in tasks] == list(wanted)
+    play = {
+        "name": "deploy.yml's summary and verdict",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "vars": {
+            "platform_k8s_render": False,
+            "platform_infra": {
+                "ecr_repository_url": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/m"
+            },
+            "model_api_image_tag": "1.4.0",
+            "model_api_analysis": "prometheus",
+            "deploy_analysis_reason": "test",
+            "deploy_prometheus_where": "test",
+            "platform_inventory_name": "test",
+            "platform_build_dir": str(tmp_path),
+            "deploy_namespace": "model-api",
+            "deploy_name": "model-api",
+            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+            **facts,
+        },
+        "tasks": tasks,
+    }
+    playbook = tmp_path / "tail.yml"
+    playbook.write_text(yaml.safe_dump([play], sort_keys=False))
+    env = dict(tool_env, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
+    done = subprocess.run(
+        ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    return done.returncode, " ".join((done.stdout + done.stderr).split())
+
+
+@pytest.mark.parametrize(
+    ("outcome", "on_stable", "fails", "says"),
+    [
+        ("promoted", True, False, None),
+        ("aborted", True, True, "The Rollout reports all traffic back on the stable release"),
+        ("aborted", False, True, "The Rollout does NOT report all traffic on the stable release"),
+        # the old deploy.yml failed only on "aborted": these two passed as if released
+        ("controller-missing", False, True, "does NOT report"),
+        ("unknown", False, True, "does NOT report"),
+    ],
+)
+def test_deploy_fails_unless_promoted_and_says_where_traffic_is_as_the_rollout_reports(
+    tmp_path, tool_env, outcome, on_stable, fails, says
+):
+    facts = {
+        "model_api_follow_outcome": outcome,
+        "model_api_follow_traffic_on_stable": on_stable,
+        "model_api_follow_reason": f"reason for {outcome}",
+        "model_api_follow_last": {"message": "", "failing_metric": None},
+    }
+    rc, output = _deploy_tail(tmp_path, tool_env, facts)
+    assert (rc != 0) is fails, output[-2000:]
+    if says:
+        assert says in output, output[-2000:]
+        assert f"reason for {outcome}" in output
