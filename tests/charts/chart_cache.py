@@ -32,6 +32,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from charts_support import (
     PIN_CHARTS,
@@ -51,9 +53,9 @@ DEPENDENCY_REPOSITORIES = {
 
 # Known differences between a source export and the published chart
 SOURCE_GAPS = {
-    "external-secrets": "templates/crds/ is generated at packaging time (hack/helm.generate.sh "
-    "from "
-    "deploy/crds/bundle.yaml): the source export renders without the CRDs",
+    "external-secrets": "templates/crds/ is generated at packaging time by hack/helm.generate.sh "
+    "from deploy/crds/bundle.yaml; generate_external_secrets_crds() does the same for the chart's "
+    "default crds.* settings only (no v1beta1 serving switch, no conversion, no CRD annotations)",
 }
 
 
@@ -158,6 +160,33 @@ def resolve_wildcard(root: Path, upstream: Upstream, pattern: str, before: str) 
     return max(found, key=lambda v: tuple(int(p) for p in v.split(".")))
 
 
+def generate_external_secrets_crds(root: Path, upstream: Upstream, tag: str, target: Path) -> int:
+    """What external-secrets' hack/helm.generate.sh does at packaging: one template per CRD of
+    deploy/crds/bundle.yaml, named after its singular, inside `if .Values.installCRDs` (Cluster*
+    and PushSecret kinds also need crds.create<Kind>). Its other edits change nothing at the
+    chart's defaults for this bundle (checked at helm-chart-2.9.0: no v1alpha1 ExternalSecret or
+    SecretStore versions, no conversion webhooks, crds.annotations empty)."""
+    bundle = git(root, upstream.repository, "show", f"{tag}:deploy/crds/bundle.yaml")
+    if "{{" in bundle:
+        raise LookupError("deploy/crds/bundle.yaml holds template braces; cannot wrap it safely")
+    folder = target / "templates" / "crds"
+    count = 0
+    for document in re.split(r"^---\s*$", bundle, flags=re.M):
+        crd = yaml.safe_load(document) if document.strip() else None
+        if not crd:
+            continue
+        kind = crd["spec"]["names"]["kind"]
+        condition = (
+            f"and (.Values.installCRDs) (.Values.crds.create{kind})"
+            if "Cluster" in kind or "PushSecret" in kind
+            else ".Values.installCRDs"
+        )
+        text = "{{- if " + condition + " }}\n" + document.strip("\n") + "\n{{- end }}\n"
+        (folder / f"{crd['spec']['names']['singular']}.yaml").write_text(text, encoding="utf-8")
+        count += 1
+    return count
+
+
 def mirror_chart(root: Path, chart: str, version: str, target: Path) -> list[str]:
     upstream = UPSTREAM[chart]
     tag = (
@@ -179,6 +208,9 @@ def mirror_chart(root: Path, chart: str, version: str, target: Path) -> list[str
         dep_tag = dep_upstream.tag.format(version=dep_version)
         export(root, dep_upstream, dep_tag, dep_version, dep_target)
         notes.append(f"  {dep['name']} {dep_version}: {dep_upstream.repository} {dep_tag}")
+    if chart == "external-secrets":
+        count = generate_external_secrets_crds(root, upstream, tag, target)
+        notes.append(f"  {count} CRD templates generated from deploy/crds/bundle.yaml")
     if chart in SOURCE_GAPS:
         notes.append(f"  gap: {SOURCE_GAPS[chart]}")
     return notes
