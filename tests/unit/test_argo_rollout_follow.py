@@ -282,3 +282,14 @@ def test_deploy_fails_unless_promoted_and_says_where_traffic_is_as_the_rollout_r
     if says:
         assert says in output, output[-2000:]
         assert f"reason for {outcome}" in output
+
+
+def test_an_abort_that_cannot_be_sent_is_not_reported_as_aborted(tmp_path, tool_env):
+    paused = summary("paused")
+    inconclusive = summary("paused", _inconclusive)
+    refused = {"failed": True, "msg": "Failed to abort Rollout model-api/model-api: API error 503"}
+    script = {"wait": [waited(paused), waited(inconclusive)], "abort": [refused]}
+    result, calls, _ = run_follow(tmp_path, tool_env, script)
+    assert calls == ["wait", "wait", "abort", "abort", "abort", "abort"]  # 1 + 3 retries
+    assert (result["outcome"], result["traffic_on_stable"]) == ("unknown", False)
+    assert "the abort request failed" in result["reason"] and "API error 503" in result["reason"]
