@@ -60,6 +60,7 @@ output "policies" {
   description = "The key policy, trust and permission policies that decide whether the platform works and who can reach it."
   value = {
     kms_key              = local.kms_key_policy
+    cluster_encryption   = module.eks.cluster_encryption_policy
     ebs_csi_kms          = module.eks.ebs_csi_kms_policy
     ebs_csi_trust        = module.eks.ebs_csi_assume_policy
     github_publish       = module.github_oidc.publish_policy

@@ -156,6 +156,16 @@ run "autoscaling_service_role_can_use_the_platform_key" {
   }
 }
 
+run "cluster_role_can_use_the_key_for_secrets" {
+  command = apply
+
+  assert {
+    condition = one(output.policies.cluster_encryption.Statement).Resource == output.platform.kms_key_arn && toset(one(output.policies.cluster_encryption.Statement).Action) == toset(
+    ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"])
+    error_message = "The cluster role needs Encrypt, Decrypt, ListGrants and DescribeKey on the platform key (secrets envelope encryption)."
+  }
+}
+
 run "a_new_account_gets_the_autoscaling_service_linked_role" {
   command = plan
 

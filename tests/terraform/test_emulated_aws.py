@@ -107,6 +107,19 @@ def test_ebs_csi_role_has_the_managed_policy_and_the_key(emulated):
     assert resources == {platform["kms_key_arn"]}
 
 
+def test_cluster_role_can_use_the_key_for_secrets(emulated):
+    platform = json.loads(emulated["tf"]("output", "-json", "platform").stdout)
+    iam = _client(emulated["endpoint"], "iam")
+    document = iam.get_role_policy(
+        RoleName=f"{PREFIX}-cluster", PolicyName="secrets-envelope-encryption"
+    )["PolicyDocument"]
+    (statement,) = document["Statement"]
+    assert statement["Resource"] == platform["kms_key_arn"]
+    assert set(statement["Action"]) == {
+        "kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey",
+    }  # fmt: skip
+
+
 def test_key_policy_lets_auto_scaling_use_the_key(emulated):
     # What AWS stored, not what Terraform meant to send.
     platform = json.loads(emulated["tf"]("output", "-json", "platform").stdout)

@@ -57,6 +57,27 @@ resource "aws_iam_role_policy_attachment" "cluster" {
   policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value}"
 }
 
+# Envelope encryption of Kubernetes secrets with the platform key: the cluster role uses the key.
+# The same four actions terraform-aws-modules/eks v21.19.0 attaches to the cluster role
+# (main.tf, aws_iam_policy.cluster_encryption, attach_encryption_policy defaults to true).
+locals {
+  cluster_encryption_policy = {
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "EnvelopeEncryptionOfSecrets"
+      Effect   = "Allow"
+      Action   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
+      Resource = var.kms_key_arn
+    }]
+  }
+}
+
+resource "aws_iam_role_policy" "cluster_encryption" {
+  name   = "secrets-envelope-encryption"
+  role   = aws_iam_role.cluster.id
+  policy = jsonencode(local.cluster_encryption_policy)
+}
+
 # Created before the cluster so EKS does not create it without retention or encryption.
 resource "aws_cloudwatch_log_group" "this" {
   count = length(var.cluster_enabled_log_types) > 0 ? 1 : 0
@@ -116,6 +137,7 @@ resource "aws_eks_cluster" "this" {
 
   depends_on = [
     aws_iam_role_policy_attachment.cluster,
+    aws_iam_role_policy.cluster_encryption,
     aws_cloudwatch_log_group.this,
   ]
 }

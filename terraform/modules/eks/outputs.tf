@@ -32,6 +32,11 @@ output "cluster_security_group_id" {
   value       = try(aws_eks_cluster.this.vpc_config[0].cluster_security_group_id, null)
 }
 
+output "cluster_encryption_policy" {
+  description = "The cluster role's KMS policy for envelope encryption of secrets (decoded)."
+  value       = local.cluster_encryption_policy
+}
+
 output "cluster_iam_role_arn" {
   description = "ARN of the cluster's IAM role."
   value       = try(aws_iam_role.cluster.arn, null)
