@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 import yaml
+from platform_test_support import emulated_client
 
 from .conftest import REPO
 
@@ -88,3 +89,60 @@ def test_infra_stage_passes_the_inventory_settings_last():
     for setting in ("name", "environment", "region", "kubernetes_version", "tls_mode",
                     "service_hostname"):  # fmt: skip
         assert f"\n      {setting}: " in root, setting
+
+
+@pytest.mark.parametrize(
+    ("var_file_text", "role_exists", "reported"),
+    [
+        ("", False, True),  # new account, nobody creates it: KMS would refuse the key policy
+        ("create_autoscaling_service_linked_role = true\n", False, False),
+        ("", True, False),
+    ],
+    ids=["missing", "created-by-this-environment", "exists"],
+)
+def test_missing_autoscaling_service_linked_role_is_reported(
+    tmp_path, aws_emulator, var_file_text, role_exists, reported
+):
+    # Real-AWS branch of preflight (platform_aws_emulated=false), with botocore sent to moto
+    # through AWS_ENDPOINT_URL: aws_caller_info and iam_role_info answer as IAM would.
+    iam = emulated_client(aws_emulator, "iam")
+    existing = [r["RoleName"] for r in iam.list_roles(PathPrefix="/aws-service-role/")["Roles"]]
+    if role_exists and "AWSServiceRoleForAutoScaling" not in existing:
+        iam.create_service_linked_role(AWSServiceName="autoscaling.amazonaws.com")
+    if not role_exists and "AWSServiceRoleForAutoScaling" in existing:
+        iam.delete_service_linked_role(RoleName="AWSServiceRoleForAutoScaling")
+    (tmp_path / "env.tfvars").write_text(var_file_text)
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            "inventories/local",
+            "playbooks/preflight.yml",
+            "-e",
+            '{"platform_aws_emulated": false}',
+            "-e",
+            f"platform_terraform_dir={tmp_path}",
+            "-e",
+            "platform_terraform_var_file=env.tfvars",
+        ],
+        cwd=REPO,
+        env={
+            **os.environ,
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_NOCOLOR": "1",
+            "AWS_ENDPOINT_URL": aws_emulator,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-west-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = " ".join(proc.stdout.split())
+    assert "AWS credentials do not work" not in output, output[-3000:]
+    message = "has no AWSServiceRoleForAutoScaling, which the platform key's policy names"
+    assert (message in output) is reported, output[-3000:]
+    if reported:
+        assert "set create_autoscaling_service_linked_role = true in env.tfvars" in output
