@@ -50,6 +50,7 @@ ACTIONS: dict[tuple[str, str], tuple[str, str, list[tuple[str, str, str]]]] = {
         [],
     ),
     ("helm/kind-action", "ef37e7f390d99f746eb8b610417061a60e82a6cc"): ("v1.14.0", "node24", []),
+    ("azure/setup-helm", "9bc31f4ebc9c6b171d7bfbaa5d006ae7abdb4310"): ("v5.0.1", "node24", []),
     ("docker/setup-buildx-action", "37fe631027851001ddb9b187196cc803df7f5f0e"): (
         "v4.3.0",
         "node24",

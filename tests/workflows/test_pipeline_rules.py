@@ -178,9 +178,11 @@ def playbook_needs_terraform(name: str) -> bool:
 
 # The tools GitHub's Ubuntu 24.04 image ships (actions/runner-images, images/ubuntu/
 # Ubuntu2404-Readme.md: Docker, Docker-Buildx, Helm, AWS CLI, jq, Skopeo, gnupg2, tar, coreutils,
-# curl, git, sudo). Terraform is NOT in it any more: it must be installed by the job.
+# curl, git, sudo). Terraform is NOT in it any more: it must be installed by the job. Helm is, but
+# at whatever version the image carries (Helm 4 was requested for it in 2026-03), and
+# roles/platform_k8s refuses Helm 4: a job that applies charts installs the pinned Helm 3 itself.
 RUNNER_IMAGE_TOOLS = {
-    "docker", "helm", "aws", "jq", "gpg", "tar", "sha256sum", "cut", "grep", "head", "cat",
+    "docker", "aws", "jq", "gpg", "tar", "sha256sum", "cut", "grep", "head", "cat",
     "echo", "rm", "mkdir", "cp", "test", "sudo", "apt-get", "systemctl", "command", "for",
     "exit", "true", "git", "curl", "make", "bash", "done", "fi", "esac", "case", "mv", "env",
     "printf", "export", "local",
@@ -189,6 +191,7 @@ RUNNER_IMAGE_TOOLS = {
 ACTION_TOOLS = {
     "hashicorp/setup-terraform": {"terraform"},
     "helm/kind-action": {"kind", "kubectl"},
+    "azure/setup-helm": {"helm"},
     "sigstore/cosign-installer": {"cosign"},
     "./.github/actions/setup-toolchain": {"scripts/with-env", ".venv", "node", "npm", "python"},
 }
@@ -245,7 +248,33 @@ def needed_tools(job: dict[str, Any]) -> dict[str, str]:
         for playbook in expand_playbooks(run["playbooks"]):
             if playbook_needs_terraform(playbook):
                 needed.setdefault("terraform", f"{playbook} (Terraform)")
+            if playbook in HELM_PLAYBOOKS and run["inventory"] != "inventories/local":
+                needed.setdefault("helm", f"{playbook} (Helm releases, applied)")
     return needed
+
+
+# Playbooks that install Helm releases through roles/platform_k8s when a cluster is reachable.
+HELM_PLAYBOOKS = {"site.yml", "playbooks/addons.yml"}
+HELM_PIN = re.compile(r'^platform_k8s_helm_version: *"([0-9.]+)"', re.M)
+
+
+def check_helm_is_the_pinned_one(workflow: dict[str, Any]) -> list[str]:
+    """A job that installs Helm takes the version from platform_k8s's defaults, its one owner."""
+    problems = []
+    for job_id, job in (workflow.get("jobs") or {}).items():
+        steps = job.get("steps") or []
+        for step in steps:
+            if not str(step.get("uses", "")).startswith("azure/setup-helm@"):
+                continue
+            version = str((step.get("with") or {}).get("version", ""))
+            source = re.fullmatch(r"\$\{\{ *steps\.([\w-]+)\.outputs\.version *\}\}", version)
+            reader = next((s for s in steps if source and s.get("id") == source.group(1)), None)
+            if reader is None or "roles/platform_k8s/defaults/main.yml" not in reader.get("run", ""):
+                problems.append(
+                    f"jobs.{job_id}: azure/setup-helm's version {version!r} is not read from "
+                    "roles/platform_k8s/defaults/main.yml (platform_k8s_helm_version)"
+                )
+    return problems
 
 
 def check_tools_installed(workflow: dict[str, Any]) -> list[str]:
@@ -688,6 +717,31 @@ def test_infra_plan_artifact_survives_reruns_and_is_encrypted() -> None:
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOW_DIR.glob("*.yml")))
 def test_every_tool_a_job_runs_is_installed_in_that_job(name: str) -> None:
     assert check_tools_installed(load(name)) == []
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOW_DIR.glob("*.yml")))
+def test_helm_is_the_pinned_helm_3(name: str) -> None:
+    assert check_helm_is_the_pinned_one(load(name)) == []
+
+
+def test_helm_rules_fail_the_runner_image_helm_and_a_literal_version() -> None:
+    runner_helm = yaml.safe_load(
+        "jobs:\n  canary:\n    steps:\n      - uses: helm/kind-action@x\n"
+        "      - uses: ./.github/actions/setup-toolchain\n"
+        "      - uses: hashicorp/setup-terraform@x\n"
+        "      - run: scripts/with-env ansible-playbook -i inventories/kind site.yml\n"
+    )
+    assert any("needs helm" in p for p in check_tools_installed(runner_helm))
+    literal = yaml.safe_load(
+        "jobs:\n  canary:\n    steps:\n      - uses: azure/setup-helm@x\n"
+        "        with: {version: v3.19.0}\n"
+    )
+    assert check_helm_is_the_pinned_one(literal)
+    match = HELM_PIN.search((REPO_ROOT / "roles/platform_k8s/defaults/main.yml").read_text())
+    assert match, "platform_k8s_helm_version is not a quoted version in its defaults"
+    pin = match.group(1)
+    workflow_text = (WORKFLOW_DIR / "e2e-kind.yml").read_text()
+    assert "platform_k8s_helm_version" in workflow_text and pin not in workflow_text
 
 
 def test_deploy_job_produces_what_the_deploy_playbook_asserts() -> None:
