@@ -38,7 +38,11 @@ ACTIONS: dict[tuple[str, str], tuple[str, str, list[tuple[str, str, str]]]] = {
     ("actions/setup-python", "5fda3b95a4ea91299a34e894583c3862153e4b97"): ("v7.0.0", "node24", []),
     ("actions/setup-node", "820762786026740c76f36085b0efc47a31fe5020"): ("v7.0.0", "node24", []),
     ("actions/cache", "27d5ce7f107fe9357f9df03efb73ab90386fccae"): ("v5.0.5", "node24", []),
-    ("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"): ("v7.0.0", "node24", []),
+    ("actions/upload-artifact", "bbbca2ddaa5d8feaa63e36b76fdaad77386f024f"): (
+        "v7.0.0",
+        "node24",
+        [],
+    ),
     ("actions/download-artifact", "3e5f45b2cfb9172054b4087a40e8e0b5a5461e7c"): (
         "v8.0.1",
         "node24",
@@ -106,7 +110,11 @@ ACTIONS: dict[tuple[str, str], tuple[str, str, list[tuple[str, str, str]]]] = {
     ("actions/setup-python", "a26af69be951a213d495a4c3e4e4022e16d87065"): ("v5.6.0", "node20", []),
     ("actions/setup-node", "49933ea5288caeca8642d1e84afbd3f7d6820020"): ("v4.4.0", "node20", []),
     ("actions/cache", "5a3ec84eff668545956fd18022155c47e93e2684"): ("v4.2.3", "node20", []),
-    ("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02"): ("v4.6.2", "node20", []),
+    ("actions/upload-artifact", "ea165f8d65b6e75b540449e92b4886f43607fa02"): (
+        "v4.6.2",
+        "node20",
+        [],
+    ),
     ("actions/download-artifact", "d3f86a106a0bac45b974a628896c90dbdf5c8093"): (
         "v4.3.0",
         "node20",
@@ -187,7 +195,7 @@ def test_every_pinned_action_runs_on_node24(path: Path) -> None:
 
 def test_the_table_agrees_with_itself() -> None:
     # Every composite's nested action has its own row; every current row is node24 or composite.
-    for (action, sha), (_tag, using, nested) in ACTIONS.items():
+    for (action, _sha), (_tag, using, nested) in ACTIONS.items():
         assert using in {"node24", "node20", "composite"}, (action, using)
         for child, child_sha, child_tag in nested:
             assert (child, child_sha) in ACTIONS, f"{action} calls {child}@{child_sha}: add its row"

@@ -48,7 +48,11 @@ def check_cluster_ownership(scenario: Path) -> list[str]:
     create, destroy = tasks(scenario / "create.yml"), tasks(scenario / "destroy.yml")
     make = [t for t in create if argv(t)[:3] == ["kind", "create", "cluster"]]
     records = [t for t in create if "ansible.builtin.copy" in t]
-    marker = {str(t["ansible.builtin.copy"].get("dest")) for t in records if when(t) == when(make[0])} if make else set()
+    marker = (
+        {str(t["ansible.builtin.copy"].get("dest")) for t in records if when(t) == when(make[0])}
+        if make
+        else set()
+    )
     if make and not marker:
         problems.append("create.yml makes the cluster without recording that it did")
     stats = {
@@ -59,7 +63,11 @@ def check_cluster_ownership(scenario: Path) -> list[str]:
     for task in destroy:
         if argv(task)[:3] != ["kind", "delete", "cluster"]:
             continue
-        guards = [name for name, path in stats.items() if path in marker and f"{name}.stat.exists" in when(task)]
+        guards = [
+            name
+            for name, path in stats.items()
+            if path in marker and f"{name}.stat.exists" in when(task)
+        ]
         if not guards:
             problems.append(
                 f"destroy.yml `{' '.join(argv(task))}` (when: {when(task) or 'always'}) deletes a "
@@ -146,11 +154,15 @@ def test_model_api_scenario_builds_and_loads_the_image_it_deploys() -> None:
         for t in create_play["tasks"]
         if "community.docker.docker_image_build" in t
     ]
-    loaded = [argv(t) for t in create_play["tasks"] if argv(t)[:3] == ["kind", "load", "docker-image"]]
+    loaded = [
+        argv(t) for t in create_play["tasks"] if argv(t)[:3] == ["kind", "load", "docker-image"]
+    ]
     assert len(built) == 1 and loaded, "create.yml must build the image and `kind load` it"
 
     def resolve(value: str) -> str:
-        return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: str(create_vars.get(m.group(1), m.group(0))), value)
+        return re.sub(
+            r"\{\{\s*(\w+)\s*\}\}", lambda m: str(create_vars.get(m.group(1), m.group(0))), value
+        )
 
     assert (resolve(built[0]["name"]), resolve(str(built[0]["tag"]))) == deployed
     assert resolve(loaded[0][-1]) == f"{deployed[0]}:{deployed[1]}"

@@ -47,8 +47,27 @@ def run_text(job: dict[str, Any]) -> str:
     return "\n".join(str(step.get("run", "")) for step in steps(job))
 
 
-BOUNDARIES = {";", ";;", "&&", "||", "|", "&", "(", ")", "{", "}", "!", "then", "do", "else",
-              "elif", "if", "while", "until", "$("}
+BOUNDARIES = {
+    ";",
+    ";;",
+    "&&",
+    "||",
+    "|",
+    "&",
+    "(",
+    ")",
+    "{",
+    "}",
+    "!",
+    "then",
+    "do",
+    "else",
+    "elif",
+    "if",
+    "while",
+    "until",
+    "$(",
+}
 
 
 def commands(script: str) -> list[list[str]]:
@@ -74,7 +93,7 @@ def commands(script: str) -> list[list[str]]:
             merged.append(token)
         current: list[str] = []
         for token in [*merged, ";"]:
-            if token in BOUNDARIES or token.endswith(")") and not current:
+            if token in BOUNDARIES or (token.endswith(")") and not current):
                 if current and token != ")":
                     result.append(current)
                 elif current and token == ")" and len(current) == 1:
@@ -154,7 +173,11 @@ def expand_playbooks(playbooks: list[str]) -> list[str]:
             result.append(name)
             continue
         plays = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        imports = [play["ansible.builtin.import_playbook"] for play in plays if isinstance(play, dict) and "ansible.builtin.import_playbook" in play]
+        imports = [
+            play["ansible.builtin.import_playbook"]
+            for play in plays
+            if isinstance(play, dict) and "ansible.builtin.import_playbook" in play
+        ]
         if imports:
             result += expand_playbooks(imports)
         else:
@@ -182,10 +205,41 @@ def playbook_needs_terraform(name: str) -> bool:
 # at whatever version the image carries (Helm 4 was requested for it in 2026-03), and
 # roles/platform_k8s refuses Helm 4: a job that applies charts installs the pinned Helm 3 itself.
 RUNNER_IMAGE_TOOLS = {
-    "docker", "aws", "jq", "gpg", "tar", "sha256sum", "cut", "grep", "head", "cat",
-    "echo", "rm", "mkdir", "cp", "test", "sudo", "apt-get", "systemctl", "command", "for",
-    "exit", "true", "git", "curl", "make", "bash", "done", "fi", "esac", "case", "mv", "env",
-    "printf", "export", "local",
+    "docker",
+    "aws",
+    "jq",
+    "gpg",
+    "tar",
+    "sha256sum",
+    "cut",
+    "grep",
+    "head",
+    "cat",
+    "echo",
+    "rm",
+    "mkdir",
+    "cp",
+    "test",
+    "sudo",
+    "apt-get",
+    "systemctl",
+    "command",
+    "for",
+    "exit",
+    "true",
+    "git",
+    "curl",
+    "make",
+    "bash",
+    "done",
+    "fi",
+    "esac",
+    "case",
+    "mv",
+    "env",
+    "printf",
+    "export",
+    "local",
 }
 # Tools an action of the job installs.
 ACTION_TOOLS = {
@@ -224,8 +278,23 @@ def installed_tools(job: dict[str, Any]) -> set[str]:
 
 # The tools whose presence on a runner is not a given (plus the runner-image ones, checked too).
 KNOWN_TOOLS = [
-    "terraform", "kind", "kubectl", "cosign", "skopeo", "helm", "docker", "aws", "jq", "gpg",
-    "trivy", "crane", "shellcheck", "promtool", "amtool", "node", "npm",
+    "terraform",
+    "kind",
+    "kubectl",
+    "cosign",
+    "skopeo",
+    "helm",
+    "docker",
+    "aws",
+    "jq",
+    "gpg",
+    "trivy",
+    "crane",
+    "shellcheck",
+    "promtool",
+    "amtool",
+    "node",
+    "npm",
 ]
 COMMAND_POSITION = r"(?:^|[;&|({!]|\$\(|\bthen\b|\bdo\b|\belse\b)\s*(?:\w+=\S*\s+)*"
 
@@ -269,7 +338,9 @@ def check_helm_is_the_pinned_one(workflow: dict[str, Any]) -> list[str]:
             version = str((step.get("with") or {}).get("version", ""))
             source = re.fullmatch(r"\$\{\{ *steps\.([\w-]+)\.outputs\.version *\}\}", version)
             reader = next((s for s in steps if source and s.get("id") == source.group(1)), None)
-            if reader is None or "roles/platform_k8s/defaults/main.yml" not in reader.get("run", ""):
+            if reader is None or "roles/platform_k8s/defaults/main.yml" not in reader.get(
+                "run", ""
+            ):
                 problems.append(
                     f"jobs.{job_id}: azure/setup-helm's version {version!r} is not read from "
                     "roles/platform_k8s/defaults/main.yml (platform_k8s_helm_version)"
@@ -305,12 +376,17 @@ def check_infra_backend(workflow: dict[str, Any]) -> list[str]:
     stage_runs = 0
     for job_id, job in (workflow.get("jobs") or {}).items():
         for words in commands(run_text(job)):
-            if words[0] == "terraform" and any(w.startswith("-chdir") for w in words) and "init" in words:
+            if (
+                words[0] == "terraform"
+                and any(w.startswith("-chdir") for w in words)
+                and "init" in words
+            ):
                 backend_files = [w for w in words if w.startswith("-backend-config")]
                 if backend_files and root_backend_type() == "local":
                     problems.append(
-                        f"jobs.{job_id}: `terraform init {' '.join(backend_files)}` against the root's "
-                        'backend "local": Terraform refuses the S3 settings (Unsupported argument)'
+                        f"jobs.{job_id}: `terraform init {' '.join(backend_files)}` against the "
+                        'root\'s backend "local": Terraform refuses the S3 settings '
+                        "(Unsupported argument)"
                     )
             if words[0] == "terraform" and ({"plan", "apply"} & set(words)):
                 verb = next(w for w in words if w in {"plan", "apply"})
@@ -327,7 +403,9 @@ def check_infra_backend(workflow: dict[str, Any]) -> list[str]:
                 continue
             backend = inventory_vars(inventory).get("platform_terraform_backend_config")
             if not backend:
-                problems.append(f"jobs.{job_id}: {inventory} sets no platform_terraform_backend_config")
+                problems.append(
+                    f"jobs.{job_id}: {inventory} sets no platform_terraform_backend_config"
+                )
             elif not tracked(f"terraform/{backend}"):
                 problems.append(f"jobs.{job_id}: terraform/{backend} is not a tracked file")
     if stage_runs == 0:
@@ -345,7 +423,10 @@ def check_plan_artifact(workflow: dict[str, Any]) -> list[str]:
         for run in playbook_runs(job):
             if "playbooks/infra.yml" not in expand_playbooks(run["playbooks"]):
                 continue
-            role = {"infra-plan": "infra_terraform_plan_out", "infra-production": "infra_terraform_plan_in"}
+            role = {
+                "infra-plan": "infra_terraform_plan_out",
+                "infra-production": "infra_terraform_plan_in",
+            }
             wanted = role.get(str(job.get("environment")))
             if wanted and wanted not in run["extra"]:
                 problems.append(f"jobs.{job_id}: the infra stage runs without -e {wanted}")
@@ -364,8 +445,8 @@ def check_plan_artifact(workflow: dict[str, Any]) -> list[str]:
                     "needs." in str(inputs["artifact-ids"]) and inputs.get("github-token")
                 ):
                     problems.append(
-                        f"jobs.{job_id}: artifact-ids must come from the producing job's outputs and "
-                        "be fetched with github-token (the API path sees earlier attempts)"
+                        f"jobs.{job_id}: artifact-ids must come from the producing job's outputs "
+                        "and be fetched with github-token (the API path sees earlier attempts)"
                     )
                 if inputs.get("github-token") and "actions" not in (job.get("permissions") or {}):
                     problems.append(f"jobs.{job_id}: github-token download needs `actions: read`")
@@ -433,7 +514,9 @@ def writes_kubeconfig(playbook: str) -> bool:
 
 def model_api_repository_pattern() -> str:
     """The model_api role's own check of model_api_image_repository (tasks/validate.yml)."""
-    for task in yaml.safe_load((REPO_ROOT / "roles/model_api/tasks/validate.yml").read_text("utf-8")):
+    for task in yaml.safe_load(
+        (REPO_ROOT / "roles/model_api/tasks/validate.yml").read_text("utf-8")
+    ):
         for expression in (task.get("ansible.builtin.assert") or {}).get("that") or []:
             match = re.match(r"^model_api_image_repository is match\('(.+)'\)$", str(expression))
             if match:
@@ -469,16 +552,27 @@ def check_deploy_inputs(workflow: dict[str, Any], inventory_of: dict[str, str]) 
             repository = run["extra"].get("model_api_image_repository")
             if repository:
                 env = {**(workflow.get("env") or {}), **(job.get("env") or {})}
-                value = re.sub(r"\$\{?(\w+)\}?", lambda m: str(env.get(m.group(1), m.group(0))), repository)
+                value = re.sub(
+                    r"\$\{?(\w+)\}?",
+                    lambda m, env=env: str(env.get(m.group(1), m.group(0))),
+                    repository,
+                )
                 if not re.match(model_api_repository_pattern(), value):
                     problems.append(
                         f"jobs.{job_id}: model_api_image_repository {value!r} fails the model_api "
                         f"role's check {model_api_repository_pattern()!r}"
                     )
             raw = run["inventory"] or ""
-            inventory = inventory_of.get(job_id) if "$" in raw or not raw else raw.removeprefix("inventories/")
+            inventory = (
+                inventory_of.get(job_id)
+                if "$" in raw or not raw
+                else raw.removeprefix("inventories/")
+            )
             if inventory and inventory_vars(f"inventories/{inventory}").get("platform_kubeconfig"):
-                if not any(writes_kubeconfig(p) for p in expand_playbooks([*before, "playbooks/deploy.yml"])):
+                if not any(
+                    writes_kubeconfig(p)
+                    for p in expand_playbooks([*before, "playbooks/deploy.yml"])
+                ):
                     problems.append(
                         f"jobs.{job_id}: inventories/{inventory} reads its kubeconfig from "
                         "build/<inventory>/kubeconfig and no playbook in this call writes it"
@@ -519,14 +613,18 @@ def check_scanned_digest_is_published(workflow: dict[str, Any]) -> list[str]:
             problems.append(f"jobs.{job_id}: the build pushes before anything scanned it")
         for key in ("cache-from", "cache-to"):
             if inputs.get(key):
-                problems.append(f"jobs.{job_id}: {key} {inputs[key]!r}: a shared cache feeds the release")
+                problems.append(
+                    f"jobs.{job_id}: {key} {inputs[key]!r}: a shared cache feeds the release"
+                )
     # The scan: Trivy on a digest, and that digest is the job's output.
     scanned_by: dict[str, str] = {}
     for job_id, job in jobs.items():
         for step in steps(job):
             if "aquasecurity/trivy-action" not in str(step.get("uses", "")):
                 continue
-            target = str((step.get("with") or {}).get("input") or (step.get("with") or {}).get("image-ref"))
+            target = str(
+                (step.get("with") or {}).get("input") or (step.get("with") or {}).get("image-ref")
+            )
             match = DIGEST_OUTPUT.search(target)
             if not match or "@" not in target:
                 problems.append(f"jobs.{job_id}: Trivy scans {target!r}, not a digest")
@@ -543,7 +641,9 @@ def check_scanned_digest_is_published(workflow: dict[str, Any]) -> list[str]:
     for job_id, step in sign_jobs:
         job = jobs[job_id]
         if step.get("if"):
-            problems.append(f"jobs.{job_id}: signing is conditional ({step['if']}); sign every publish")
+            problems.append(
+                f"jobs.{job_id}: signing is conditional ({step['if']}); sign every publish"
+            )
         digest_env = str((step.get("env") or {}).get("DIGEST", ""))
         match = DIGEST_OUTPUT.search(digest_env)
         producer = next((s for s in steps(job) if match and s.get("id") == match.group(1)), None)
@@ -557,9 +657,14 @@ def check_scanned_digest_is_published(workflow: dict[str, Any]) -> list[str]:
         scanned_env = str((job.get("env") or {}).get("SCANNED_DIGEST", ""))
         need = re.search(r"needs\.([\w-]+)\.outputs\.([\w-]+)", scanned_env)
         build_job = jobs.get(need.group(1)) if need else None
-        if not build_job or scanned_by.get(need.group(1)) != (
-            DIGEST_OUTPUT.search(str((build_job.get("outputs") or {}).get(need.group(2), ""))) or [None, None]
-        )[1]:
+        if (
+            not build_job
+            or scanned_by.get(need.group(1))
+            != (
+                DIGEST_OUTPUT.search(str((build_job.get("outputs") or {}).get(need.group(2), "")))
+                or [None, None]
+            )[1]
+        ):
             problems.append(f"jobs.{job_id}: SCANNED_DIGEST is not the digest Trivy scanned")
         if "--preserve-digests" not in script or '"$SCANNED_DIGEST"' not in script:
             problems.append(
@@ -573,11 +678,13 @@ def check_scanned_digest_is_published(workflow: dict[str, Any]) -> list[str]:
             s
             for s in steps(job)
             if "aquasecurity/trivy-action" in str(s.get("uses", ""))
-            and f"steps.{producer.get('id')}.outputs.digest" in str((s.get("with") or {}).get("image-ref", ""))
+            and f"steps.{producer.get('id')}.outputs.digest"
+            in str((s.get("with") or {}).get("image-ref", ""))
         ]
         if assigned - {"SCANNED_DIGEST"} and not rescans:
             problems.append(
-                f"jobs.{job_id}: step {producer.get('id')} may publish ${', $'.join(sorted(assigned - {'SCANNED_DIGEST'}))}, "
+                f"jobs.{job_id}: step {producer.get('id')} may publish "
+                f"${', $'.join(sorted(assigned - {'SCANNED_DIGEST'}))}, "
                 "which is signed without a scan of that digest"
             )
     return problems
@@ -600,13 +707,18 @@ def check_trivy_pinned(workflow: dict[str, Any]) -> list[str]:
             if (action, sha) != TRIVY_ACTION:
                 problems.append(
                     f"jobs.{job_id}: trivy-action@{sha}: only 0.36.0 ({TRIVY_ACTION[1]}) pins its "
-                    "setup-trivy install script (setup-trivy v0.2.6 checks trivy out at a fixed ref)"
+                    "setup-trivy install script "
+                    "(setup-trivy v0.2.6 checks trivy out at a fixed ref)"
                 )
             version = str((step.get("with") or {}).get("version", ""))
             if not re.match(r"^v\d+\.\d+\.\d+$", version) or version in TRIVY_COMPROMISED:
-                problems.append(f"jobs.{job_id}: Trivy version {version!r} is not a pinned safe release")
+                problems.append(
+                    f"jobs.{job_id}: Trivy version {version!r} is not a pinned safe release"
+                )
             if str((step.get("with") or {}).get("cache", "true")).lower() != "false":
-                problems.append(f"jobs.{job_id}: Trivy's DB cache is shared with every job: cache: false")
+                problems.append(
+                    f"jobs.{job_id}: Trivy's DB cache is shared with every job: cache: false"
+                )
     return problems
 
 
@@ -617,7 +729,9 @@ def check_deploy_verifies_signature(workflow: dict[str, Any]) -> list[str]:
         deploy_at = next((i for i, s in enumerate(order) if "playbooks/deploy.yml" in s), None)
         if deploy_at is None:
             continue
-        verify_at = next((i for i, s in enumerate(order) if re.search(r"\bcosign verify\b", s)), None)
+        verify_at = next(
+            (i for i, s in enumerate(order) if re.search(r"\bcosign verify\b", s)), None
+        )
         if verify_at is None or verify_at > deploy_at:
             problems.append(f"jobs.{job_id}: deploys without `cosign verify` first")
         elif "--certificate-identity" not in order[verify_at]:
@@ -649,15 +763,17 @@ def check_deploy_concurrency(workflow: dict[str, Any]) -> list[str]:
     problems = []
     if "concurrency" in workflow:
         problems.append(
-            "workflow-level concurrency: runs whose jobs are all skipped (failed image builds) join "
-            "the group and replace a pending deploy"
+            "workflow-level concurrency: runs whose jobs are all skipped (failed image builds) "
+            "join the group and replace a pending deploy"
         )
     for job_id, job in (workflow.get("jobs") or {}).items():
         if "environment" not in job:
             continue
         concurrency = job.get("concurrency") or {}
         if "environment" not in str(concurrency.get("group", "")):
-            problems.append(f"jobs.{job_id}: no per-environment concurrency group on the deploy job")
+            problems.append(
+                f"jobs.{job_id}: no per-environment concurrency group on the deploy job"
+            )
         if concurrency.get("cancel-in-progress") is not False:
             problems.append(f"jobs.{job_id}: a rollout must never be cancelled half-way")
         if not job.get("needs"):
@@ -697,7 +813,9 @@ def check_one_kind_cluster(workflow: dict[str, Any]) -> list[str]:
         made = [u for u in uses_of(job) if u.startswith("helm/kind-action")]
         for words in commands(run_text(job)):
             if words[:1] == ["kind"] and len(words) > 2 and words[1] in {"create", "delete"}:
-                problems.append(f"jobs.{job_id}: `kind {words[1]} cluster`: kind-action owns the cluster")
+                problems.append(
+                    f"jobs.{job_id}: `kind {words[1]} cluster`: kind-action owns the cluster"
+                )
         if len(made) > 1:
             problems.append(f"jobs.{job_id}: {len(made)} kind clusters")
     return problems
@@ -790,7 +908,7 @@ def test_ci_provider_cache_reaches_terraform() -> None:
     ci = load("ci.yml")["jobs"]["test"]
     assert "TF_PLUGIN_CACHE_DIR" in ci["env"]
     with_env = (REPO_ROOT / "scripts" / "with-env").read_text(encoding="utf-8")
-    (line,) = [l for l in with_env.splitlines() if l.startswith("export TF_PLUGIN_CACHE_DIR=")]
+    (line,) = [x for x in with_env.splitlines() if x.startswith("export TF_PLUGIN_CACHE_DIR=")]
     result = subprocess.run(
         ["bash", "-c", f'root=/r; {line}; echo "$TF_PLUGIN_CACHE_DIR"'],
         env={"TF_PLUGIN_CACHE_DIR": "/given", "PATH": "/usr/bin:/bin"},
@@ -811,7 +929,9 @@ jobs:
       - run: terraform -chdir=terraform init -backend-config="envs/$TF_ENV.s3.tfbackend"
       - run: terraform -chdir=terraform plan -out=tfplan
       - uses: actions/upload-artifact@x
-        with: {name: "tfplan-${{ github.run_id }}-${{ github.run_attempt }}", path: "terraform/tfplan\\nplan.txt"}
+        with:
+          name: "tfplan-${{ github.run_id }}-${{ github.run_attempt }}"
+          path: "terraform/tfplan\\nplan.txt"
   apply:
     needs: plan
     steps:
@@ -832,7 +952,9 @@ def test_backend_rule_fails_an_inventory_without_backend_config() -> None:
         "on: push\njobs:\n  plan:\n    steps:\n"
         "      - run: scripts/with-env ansible-playbook -i inventories/kind playbooks/infra.yml\n"
     )
-    assert any("sets no platform_terraform_backend_config" in p for p in check_infra_backend(workflow))
+    assert any(
+        "sets no platform_terraform_backend_config" in p for p in check_infra_backend(workflow)
+    )
 
 
 def test_plan_artifact_rule_fails_the_old_attempt_name_and_clear_plan() -> None:
@@ -904,7 +1026,12 @@ jobs:
   build-and-scan:
     steps:
       - uses: docker/build-push-action@x
-        with: {load: true, push: false, tags: "model-api:scan", cache-from: "type=gha,scope=m", cache-to: "type=gha,mode=max,scope=m"}
+        with:
+          load: true
+          push: false
+          tags: "model-api:scan"
+          cache-from: "type=gha,scope=m"
+          cache-to: "type=gha,mode=max,scope=m"
       - uses: aquasecurity/trivy-action@57a97c7e7821a5776cebc9bb87c984fa69cba8f1
         with: {image-ref: "model-api:scan", version: v0.69.3}
   publish:
@@ -950,7 +1077,8 @@ def test_trivy_rule_fails_0_35_0_and_an_unpinned_version() -> None:
     assert any("cache: false" in p for p in problems)
     workflow = load_text(
         "on: push\njobs:\n  s:\n    steps:\n"
-        f"      - uses: {TRIVY_ACTION[0]}@{TRIVY_ACTION[1]}\n        with: {{version: latest, cache: 'false'}}\n"
+        f"      - uses: {TRIVY_ACTION[0]}@{TRIVY_ACTION[1]}\n"
+        "        with: {version: latest, cache: 'false'}\n"
     )
     assert any("not a pinned safe release" in p for p in check_trivy_pinned(workflow))
 
@@ -964,7 +1092,8 @@ def test_deploy_inputs_rule_fails_a_repository_the_role_refuses() -> None:
     workflow = load_text(
         "on: push\nenv: {IMAGE_REPOSITORY: model-api}\njobs:\n  canary:\n    steps:\n"
         "      - run: .venv/bin/ansible-playbook -i inventories/kind site.yml\n"
-        "      - run: |\n          .venv/bin/ansible-playbook -i inventories/kind playbooks/deploy.yml \\\n"
+        "      - run: |\n"
+        "          .venv/bin/ansible-playbook -i inventories/kind playbooks/deploy.yml \\\n"
         '            -e "model_api_image_repository=$IMAGE_REPOSITORY" -e model_api_image_tag=x\n'
     )
     problems = check_deploy_inputs(workflow, {})
