@@ -8,6 +8,7 @@ hand list. The default StorageClass must be the encrypted gp3 class monitoring's
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -59,7 +60,7 @@ def rendered(tmp_path_factory) -> Path:
                 platform_k8s_mode: render
                 platform_render_dir: {out}
                 platform_cluster_provider: eks
-              roles: [platform_defaults, model_api]
+              roles: [platform_defaults, model_api, monitoring]
               tasks:
                 - name: Render the cluster-level objects
                   ansible.builtin.include_tasks: {REPO}/playbooks/tasks/cluster_objects.yml
@@ -150,3 +151,41 @@ def test_default_storage_class_is_encrypted_gp3_waiting_for_the_consumer(rendere
     assert storage_class["parameters"]["type"] == "gp3"
     assert storage_class["parameters"]["encrypted"] == "true"
     assert storage_class["parameters"]["kmsKeyId"] == kms_key_arn
+
+
+def test_deploy_group_may_ask_prometheus_through_the_proxy_deploy_uses(rendered):
+    """deploy_analysis.yml asks Prometheus at model_api_prometheus_address through the service
+    proxy; the monitoring role's Role must grant get on exactly that proxy name to the group."""
+    sys.path.insert(0, str(REPO / "module_utils"))
+    from prometheus import service_proxy_path
+
+    address = yaml.safe_load((REPO / "roles/model_api/defaults/main.yml").read_text())[
+        "model_api_prometheus_address"
+    ]
+    match = re.match(
+        r"^(https?)://([a-z0-9-]+)\.([a-z0-9-]+)\.svc(?:\.[a-z0-9.-]+)?:([0-9]+)/?$", address
+    )
+    assert match, address
+    scheme, name, namespace, port = match.groups()
+    proxy_name = service_proxy_path(namespace, name, port, scheme).split("/")[-2]
+
+    monitoring = _load(rendered / "monitoring")
+    (role,) = [d for d in monitoring if d["kind"] == "Role" and "deployer" in d["metadata"]["name"]]
+    assert role["metadata"]["namespace"] == namespace
+    assert role["rules"] == [
+        {
+            "apiGroups": [""],
+            "resources": ["services/proxy"],
+            "resourceNames": role["rules"][0]["resourceNames"],
+            "verbs": ["get"],
+        }
+    ]
+    assert proxy_name in role["rules"][0]["resourceNames"]
+    (binding,) = [d for d in monitoring if d["kind"] == "RoleBinding"]
+    group = yaml.safe_load(FIXTURE.read_text())["platform_infra"].get(
+        "deploy_kubernetes_group", "ml-platform:deployers"
+    )
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}
+    ]
