@@ -1,6 +1,8 @@
 """The same endpoint with FastAPI on uvicorn: bearer auth, pydantic validation, the same model.
 
 It gets no metrics and no access log, so the comparison favours it.
+Usage: fastapi_app.py PORT [uvloop|asyncio]: uvicorn's loop (uvloop is what uvicorn[standard]
+picks) and its C HTTP parser (httptools).
 """
 
 from __future__ import annotations
@@ -54,11 +56,13 @@ async def readyz() -> dict[str, str]:
 
 
 if __name__ == "__main__":
+    loop = sys.argv[2] if len(sys.argv) > 2 else "uvloop"
+    print(f"fastapi: event_loop={loop} http_parser=httptools", flush=True)
     uvicorn.run(
         app,
         host="127.0.0.1",
         port=int(sys.argv[1]),
-        loop="asyncio",
+        loop=loop,
         http="httptools",
         access_log=False,
         log_level="warning",

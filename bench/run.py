@@ -3,17 +3,24 @@
 One run, one machine, one load generator, one request body. Each server is a single process
 pinned to CPU 0 and the load generator to CPU 1 (when taskset and two CPUs exist). Prints req/s,
 p50 and p99 for each, the ratios, then the full service's p99 at half its peak rate (paced load).
+Every server runs on the same event loop (--loop, uvloop by default, as uvicorn[standard] does);
+both aiohttp servers use aiohttp's llhttp parser, FastAPI uvicorn's httptools: the servers report
+what they run on and the run stops if the two aiohttp servers differ.
 
-Usage: .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--json out.json]
-Timings are reported, never asserted: the machine may be shared and the numbers noisy.
+Usage: .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--loop uvloop]
+                                     [--runs 1] [--json out.json]
+Timings are reported, never asserted: the machine may be shared and the numbers noisy; the load
+average is printed before and after (a quiet 2-core machine shows well under 1).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import platform
 import re
 import shutil
 import signal
@@ -53,7 +60,7 @@ def pin(cpu: int) -> list[str]:
     return []
 
 
-def start_server(name: str, port: int, workdir: Path) -> subprocess.Popen:
+def start_server(name: str, port: int, workdir: Path, loop: str) -> subprocess.Popen:
     bindir = Path(sys.executable).parent
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     if name == "full":
@@ -64,12 +71,13 @@ def start_server(name: str, port: int, workdir: Path) -> subprocess.Popen:
             MODEL_API_PORT=str(port),
             MODEL_API_API_KEYS_FILE=str(keys),
             MODEL_API_DRAIN_SECONDS="0",
+            MODEL_API_EVENT_LOOP=loop,
         )
         cmd = [str(bindir / "model-api")]
     elif name == "bare":
-        cmd = [sys.executable, str(HERE / "bare_app.py"), str(port)]
+        cmd = [sys.executable, str(HERE / "bare_app.py"), str(port), loop]
     else:
-        cmd = [sys.executable, str(HERE / "fastapi_app.py"), str(port)]
+        cmd = [sys.executable, str(HERE / "fastapi_app.py"), str(port), loop]
     # The full service's JSON logs go to a file, as a container runtime would collect them.
     log = (workdir / f"{name}.log").open("w")
     proc = subprocess.Popen([*pin(0), *cmd], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -82,6 +90,46 @@ def start_server(name: str, port: int, workdir: Path) -> subprocess.Popen:
             time.sleep(0.1)
     proc.kill()
     raise SystemExit(f"{name} server did not start; see {log.name}")
+
+
+def runs_on(name: str, workdir: Path) -> str:
+    """What the server reported at start-up: its event loop and HTTP parser."""
+    text = (workdir / f"{name}.log").read_text(errors="replace")
+    if name == "full":
+        for line in text.splitlines():
+            if '"listening"' in line:
+                fields = json.loads(line)
+                loop = fields["event_loop"].split(".")[0]
+                return f"event_loop={loop} http_parser={fields['http_parser']}"
+        return "unknown"
+    match = re.search(r"event_loop=(\S+) http_parser=(\S+)", text)
+    return match.group(0) if match else "unknown"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import aiohttp
+
+    versions = {"python": platform.python_version(), "aiohttp": aiohttp.__version__}
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        versions["uvloop"] = uvloop.__version__
+    return {
+        "cpu": cpu,
+        "cpus": str(os.cpu_count()),
+        "kernel": platform.release(),
+        **versions,
+    }
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -168,26 +216,20 @@ def load(port: int, duration: float, connections: int, workdir: Path, rate: floa
     return asyncio.run(_closed_loop(port, duration, connections))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--json", type=Path, help="also write the results here")
-    args = parser.parse_args()
-
-    generator = "wrk" if shutil.which("wrk") else "aiohttp closed-loop (wrk not installed)"
-    print(
-        f"load generator: {generator}; pinning: {' '.join(pin(0)) or 'none'} / "
-        f"{' '.join(pin(1)) or 'none'}; {args.connections} connections; {args.duration:g}s each"
-    )
+def one_run(args: argparse.Namespace) -> dict:
     results: dict[str, Result] = {}
+    servers: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="model-api-bench-") as tmp:
         workdir = Path(tmp)
         for name in ("full", "bare", "fastapi"):
             port = free_port()
-            proc = start_server(name, port, workdir)
+            proc = start_server(name, port, workdir, args.loop)
             try:
+                servers[name] = runs_on(name, workdir)
+                if name == "bare" and servers["bare"] != servers["full"]:
+                    raise SystemExit(
+                        f"unfair run: full {servers['full']} but bare {servers['bare']}"
+                    )
                 load(port, args.warmup, args.connections, workdir)
                 result = load(port, args.duration, args.connections, workdir)
                 result.name = name
@@ -198,7 +240,8 @@ def main() -> int:
                     paced.name = "full@half-peak"
             finally:
                 stop_server(proc)
-
+    for name, what in servers.items():
+        print(f"  {name:<8} {what}")
     print(f"\n{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
     for result in (*results.values(), paced):
         print(
@@ -220,17 +263,48 @@ def main() -> int:
     )
     missed = [name for name, (_, ok) in checks.items() if not ok]
     print("targets: " + ("all met" if not missed else "missed: " + ", ".join(missed)))
+    return {
+        "servers": servers,
+        "results": [asdict(r) for r in (*results.values(), paced)],
+        "ratios": {k: v for k, (v, _) in checks.items()},
+        "missed": missed,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--runs", type=int, default=1, help="repeat the whole comparison")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+
+    generator = "wrk" if shutil.which("wrk") else "aiohttp closed-loop (wrk not installed)"
+    info = machine()
+    print("machine: " + ", ".join(f"{k} {v}" for k, v in info.items()))
+    print(
+        f"load generator: {generator}; pinning: {' '.join(pin(0)) or 'none'} / "
+        f"{' '.join(pin(1)) or 'none'}; {args.connections} connections; {args.duration:g}s each; "
+        f"event loop {args.loop}"
+    )
+    runs = []
+    for n in range(args.runs):
+        before = load_average()
+        print(f"\nrun {n + 1}/{args.runs}: load average before {before}")
+        run = one_run(args)
+        run["load_average"] = {"before": before, "after": load_average()}
+        print(f"load average after {run['load_average']['after']}")
+        runs.append(run)
+    if len(runs) > 1:
+        for key in ("full_vs_bare", "full_vs_fastapi"):
+            values = [r["ratios"][key] for r in runs]
+            spread = (max(values) - min(values)) / min(values)
+            print(f"{key}: " + ", ".join(f"{v:.2f}" for v in values) + f" (spread {spread:.1%})")
     if args.json:
         args.json.write_text(
-            json.dumps(
-                {
-                    "generator": generator,
-                    "results": [asdict(r) for r in (*results.values(), paced)],
-                    "ratios": {k: v for k, (v, _) in checks.items()},
-                    "missed": missed,
-                },
-                indent=2,
-            )
+            json.dumps({"generator": generator, "machine": info, "runs": runs}, indent=2)
         )
     return 0
 

@@ -6,7 +6,9 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable
 
+import aiohttp.http_parser
 from aiohttp import web
 
 from .app import STATE_KEY, ModelApiRunner, create_app
@@ -33,11 +35,18 @@ async def serve(app: web.Application, config: Config) -> None:
     try:
         site = web.TCPSite(runner, config.host, config.port, backlog=1024, reuse_address=True)
         await site.start()
+        loop = asyncio.get_running_loop()
         log.info(
             "listening",
-            extra={"fields": {"host": config.host, "port": config.port}},
+            extra={
+                "fields": {
+                    "host": config.host,
+                    "port": config.port,
+                    "event_loop": f"{type(loop).__module__}.{type(loop).__name__}",
+                    "http_parser": http_parser_name(),
+                }
+            },
         )
-        loop = asyncio.get_running_loop()
         signals: asyncio.Queue[signal.Signals] = asyncio.Queue()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, signals.put_nowait, sig)
@@ -58,6 +67,24 @@ async def serve(app: web.Application, config: Config) -> None:
     finally:
         await runner.cleanup()
     log.info("stopped")
+
+
+def http_parser_name() -> str:
+    """aiohttp's request parser in use: the C one (llhttp) unless AIOHTTP_NO_EXTENSIONS is set
+    or the extension is missing (aiohttp/http_parser.py falls back to the pure-Python one)."""
+    parser = aiohttp.http_parser.HttpRequestParser
+    return (
+        "llhttp" if parser is getattr(aiohttp.http_parser, "HttpRequestParserC", None) else "python"
+    )
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """The event loop to serve on: uvloop (libuv; the loop uvicorn[standard] uses) or asyncio's."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
 
 
 def main() -> int:
@@ -87,7 +114,8 @@ def main() -> int:
     if not config.auth_enabled:
         log.warning("authentication is disabled (MODEL_API_AUTH_ENABLED=false)")
     try:
-        asyncio.run(serve(app, config))
+        with asyncio.Runner(loop_factory=loop_factory(config.event_loop)) as runner:
+            runner.run(serve(app, config))
     except ModelError as exc:
         print(f"model-api: model error: {exc}", file=sys.stderr)
         return 1

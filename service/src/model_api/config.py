@@ -10,6 +10,7 @@ from typing import TypeVar
 
 PREFIX = "MODEL_API_"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+EVENT_LOOPS = ("uvloop", "asyncio")
 T = TypeVar("T")
 
 
@@ -31,6 +32,7 @@ class Config:
     shutdown_timeout_seconds: float = 10.0
     file_check_interval_seconds: float = 1.0
     log_level: str = "INFO"
+    event_loop: str = "uvloop"
     access_log_enabled: bool = True
     fault_error_rate: float = 0.0
     fault_latency_ms: float = 0.0
@@ -67,6 +69,7 @@ class Config:
                 _between(0.01, 3600),
             ),
             log_level=reader.get("LOG_LEVEL", _log_level, d.log_level),
+            event_loop=reader.get("EVENT_LOOP", _event_loop, d.event_loop),
             access_log_enabled=reader.get("ACCESS_LOG_ENABLED", _boolean, d.access_log_enabled),
             fault_error_rate=reader.get(
                 "FAULT_ERROR_RATE", float, d.fault_error_rate, _between(0, 1)
@@ -128,6 +131,13 @@ def _log_level(raw: str) -> str:
     if level not in LOG_LEVELS:
         raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _event_loop(raw: str) -> str:
+    loop = raw.lower()
+    if loop not in EVENT_LOOPS:
+        raise ValueError(f"must be one of {', '.join(EVENT_LOOPS)}")
+    return loop
 
 
 def _non_empty(value: str) -> str | None:

@@ -46,29 +46,77 @@ class JsonFormatter(logging.Formatter):
 
 
 class AccessLog:
-    """Buffered JSON access log lines (same shape as the application's log lines)."""
+    """Buffered JSON access log lines (same shape as the application's log lines).
+
+    The request path only appends a tuple of the request's values (`request`); the lines are
+    formatted in batches when the buffer is flushed (a background task, every 0.2 s, or when
+    `max_buffered` entries are waiting), which costs less than formatting one line per request.
+    """
 
     max_buffered = 512
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream
+        # (time.time(), request_id, method, path_json, route_json, status, seconds, remote,
+        # extra): appended by request() or directly by the service's per-route code.
+        self.entries: list[tuple] = []
         self._lines: list[str] = []
+
+    def request(
+        self,
+        request_id: str,
+        method: str,
+        path_json: str,
+        route_json: str,
+        status: int,
+        seconds: float,
+        remote: str | None,
+        extra: str = "",
+    ) -> None:
+        """One access line: path_json and route_json are JSON strings, extra is "" or
+        ',"name":value' members; the other values are validated tokens or numbers."""
+        entries = self.entries
+        entries.append(
+            (time.time(), request_id, method, path_json, route_json, status, seconds, remote, extra)
+        )
+        if len(entries) >= self.max_buffered:
+            self.flush()
 
     def record(self, fields: dict[str, object]) -> None:
         self._lines.append(json.dumps({"ts": iso_timestamp(), **fields}, separators=(",", ":")))
         if len(self._lines) >= self.max_buffered:
             self.flush()
 
-    def record_line(self, members: str) -> None:
-        """Record a pre-formatted line: `members` is the JSON object's body without braces."""
-        self._lines.append(f'{{"ts":"{iso_timestamp()}",{members}}}')
-        if len(self._lines) >= self.max_buffered:
-            self.flush()
+    def _format(self, entries: list[tuple]) -> list[str]:
+        lines = []
+        append = lines.append
+        second, prefix = -1, ""
+        # The members after the request id repeat across requests: built once per batch each.
+        tails: dict[tuple, str] = {}
+        for t, request_id, method, path_json, route_json, status, seconds, remote, extra in entries:
+            if int(t) != second:
+                second = int(t)
+                prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            key = (method, path_json, route_json, status)
+            tail = tails.get(key)
+            if tail is None:
+                tail = tails[key] = (
+                    f'","method":"{method}","path":{path_json},"route":{route_json},'
+                    f'"status":{status},"duration_ms":'
+                )
+            append(
+                f'{{"ts":"{prefix}.{int((t - second) * 1000):03d}Z","level":"INFO",'
+                f'"logger":"model_api.access","message":"request","request_id":"{request_id}'
+                f'{tail}{seconds * 1000:.3f},"remote":"{remote}"{extra}}}'
+            )
+        return lines
 
     def flush(self) -> None:
-        if not self._lines:
+        if not self.entries and not self._lines:
             return
+        entries, self.entries = self.entries, []
         lines, self._lines = self._lines, []
+        lines += self._format(entries)
         stream = self.stream or sys.stdout
         try:
             stream.write("\n".join(lines) + "\n")
