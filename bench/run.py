@@ -46,6 +46,35 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu: float = 0.0  # the server's CPU use during the run (1.0 = one core)
+    us_per_request: float = 0.0  # the server's CPU time per request
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), 0 where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(
+    proc: subprocess.Popen,
+    port: int,
+    duration: float,
+    connections: int,
+    workdir: Path,
+    rate: float = 0,
+) -> Result:
+    """load(), plus the server's CPU use: below ~0.95 the server was not the bottleneck."""
+    before, started = cpu_seconds(proc.pid), time.monotonic()
+    result = load(port, duration, connections, workdir, rate)
+    used, elapsed = cpu_seconds(proc.pid) - before, time.monotonic() - started
+    result.cpu = used / elapsed if elapsed else 0.0
+    requests = result.rps * elapsed
+    result.us_per_request = used / requests * 1e6 if requests else 0.0
+    return result
 
 
 def free_port() -> int:
@@ -147,11 +176,7 @@ wrk.method = "POST"
 wrk.body = [==[%(body)s]==]
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(key)s"
-local pace_ms = %(pace_ms)f
-function delay()
-  if pace_ms <= 0 then return 0 end
-  return pace_ms * (0.5 + math.random())
-end
+%(delay)s
 function done(summary, latency, requests)
   local errors = summary.errors.status + summary.errors.connect + summary.errors.read
     + summary.errors.write + summary.errors.timeout
@@ -162,9 +187,14 @@ end
 
 
 def run_wrk(port: int, duration: float, connections: int, workdir: Path, rate: float = 0) -> Result:
-    pace_ms = connections / rate * 1000 if rate else 0
+    # delay() only for paced load: wrk calls it per request, which would slow the generator
+    # itself at full speed.
+    delay = ""
+    if rate:
+        pace_ms = connections / rate * 1000
+        delay = f"function delay()\n  return {pace_ms:f} * (0.5 + math.random())\nend"
     script = workdir / "bench.lua"
-    script.write_text(WRK_SCRIPT % {"body": BODY, "key": KEY, "pace_ms": pace_ms})
+    script.write_text(WRK_SCRIPT % {"body": BODY, "key": KEY, "delay": delay})
     cmd = [*pin(1), "wrk", "-t1", f"-c{connections}", f"-d{int(duration)}s", "-s", str(script)]
     out = subprocess.run(
         [*cmd, f"http://127.0.0.1:{port}/v1/predict"],
@@ -231,23 +261,32 @@ def one_run(args: argparse.Namespace) -> dict:
                         f"unfair run: full {servers['full']} but bare {servers['bare']}"
                     )
                 load(port, args.warmup, args.connections, workdir)
-                result = load(port, args.duration, args.connections, workdir)
+                result = measured(proc, port, args.duration, args.connections, workdir)
                 result.name = name
                 results[name] = result
                 if name == "full":
                     half = result.rps / 2
-                    paced = load(port, args.duration, args.connections, workdir, rate=half)
+                    paced = measured(
+                        proc, port, args.duration, args.connections, workdir, rate=half
+                    )
                     paced.name = "full@half-peak"
             finally:
                 stop_server(proc)
     for name, what in servers.items():
         print(f"  {name:<8} {what}")
-    print(f"\n{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(
+        f"\n{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
+        f"{'cpu':>7}{'us/req':>8}"
+    )
     for result in (*results.values(), paced):
         print(
             f"{result.name:<16}{result.rps:>10.0f}{result.p50_ms:>10.2f}"
-            f"{result.p99_ms:>10.2f}{result.errors:>8}"
+            f"{result.p99_ms:>10.2f}{result.errors:>8}{result.cpu:>7.2f}{result.us_per_request:>8.1f}"
         )
+    print(
+        "(cpu: the server's share of its core during the run; under ~0.95 something else, "
+        "e.g. the load generator, limited it)"
+    )
     full_vs_bare = results["full"].rps / results["bare"].rps
     full_vs_fastapi = results["full"].rps / results["fastapi"].rps
     checks = {
