@@ -300,6 +300,16 @@ def one_run(args: argparse.Namespace) -> dict:
         f"full p99 at {paced.rps:.0f} req/s (half peak) = {paced.p99_ms:.2f} ms "
         f"(target < {TARGETS['p99_half_peak_ms']} ms)"
     )
+    full_us = results["full"].us_per_request
+    if full_us:
+        # Less sensitive to other processes on the machine than req/s (a busy neighbour takes
+        # CPU from the server, not CPU time per request): the same ratios from CPU time.
+        cpu_bare = results["bare"].us_per_request / full_us
+        cpu_fastapi = results["fastapi"].us_per_request / full_us
+        print(
+            f"from CPU time per request: full / bare = {cpu_bare:.2f}x, "
+            f"full / fastapi = {cpu_fastapi:.2f}x"
+        )
     missed = [name for name, (_, ok) in checks.items() if not ok]
     print("targets: " + ("all met" if not missed else "missed: " + ", ".join(missed)))
     return {
