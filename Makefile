@@ -60,7 +60,7 @@ image: ## Build the service image (needs Docker): make image TAG=dev
 	docker build -t model-api:$(or $(TAG),dev) .
 
 demo-canary: deps ## Live demo: a good and a bad canary judged by real Prometheus, alerts to Slack
-	$(RUN) python scripts/demo_canary.py
+	$(RUN) python -m scripts.demo_canary
 
 deploy: deps ## Canary-deploy an image tag: make deploy TAG=<sha> [INVENTORY=...]
 	$(RUN) ansible-playbook -i $(INVENTORY) playbooks/deploy.yml -e model_api_image_tag=$(TAG)

@@ -1,8 +1,8 @@
 """Live demo (`make demo-canary`): a good and a bad canary judged by real Prometheus; Slack alerts.
 
-Renders the platform's roles (tests/integration/render.yml), starts the local stack of
-scripts/canary_stack.py on 127.0.0.1 (model-api stable, a good canary, a bad canary, Prometheus
-with the service's rules, Alertmanager with the platform's configuration), then:
+Renders the platform's roles (tests/integration/render.yml), starts the suite's local stack
+(tests/support/) on 127.0.0.1 (model-api stable, a good canary, a bad canary, Prometheus with the
+service's rules, Alertmanager with the platform's configuration), then:
 
 1. sends load to the stable version and the good canary and prints the AnalysisTemplates'
    verdicts for the good canary as they come;
@@ -13,6 +13,9 @@ with the service's rules, Alertmanager with the platform's configuration), then:
 Slack: with SLACK_WEBHOOK_URL set, Alertmanager posts to that webhook (the mounted-secret files
 hold it); otherwise a local Slack-compatible receiver records and prints the messages.
 Run time is bounded (about 1-2 minutes, most of it the render); Ctrl-C stops everything.
+
+Run from the repository root as a module (the harness is imported as ``tests.support``):
+``scripts/with-env python -m scripts.demo_canary``.
 """
 
 from __future__ import annotations
@@ -24,10 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import argo_expr
-import canary_stack as cs
+from tests.support import argo_expr
+from tests.support import canary as cs
 
 GOOD_PHASE_SECONDS = 12
 TIMEOUT_SECONDS = 60

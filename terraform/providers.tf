@@ -6,7 +6,7 @@ provider "aws" {
   region = var.region
 
   # Emulated AWS only (aws_endpoint_url set, e.g. TF_VAR_aws_endpoint_url from
-  # scripts/aws_emulator.py); credentials always come from the environment.
+  # bin/aws-emulator); credentials always come from the environment.
   skip_credentials_validation = local.emulated
   skip_metadata_api_check     = local.emulated
   skip_region_validation      = local.emulated

@@ -44,7 +44,7 @@ variable "region" {
 }
 
 variable "aws_endpoint_url" {
-  description = "Emulated AWS only: endpoint URL every AWS service is sent to (set TF_VAR_aws_endpoint_url from scripts/aws_emulator.py). null for real AWS."
+  description = "Emulated AWS only: endpoint URL every AWS service is sent to (set TF_VAR_aws_endpoint_url from bin/aws-emulator). null for real AWS."
   type        = string
   default     = null
 

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from platform_test_support import REPO_ROOT, VENV_BIN, crd_schema_location
 
-# Project module_utils and library importable as plain modules in unit tests.
-for extra in (REPO_ROOT / "module_utils", REPO_ROOT / "library", REPO_ROOT / "scripts"):
-    sys.path.insert(0, str(extra))
+# module_utils/ and library/ are importable as plain modules (pyproject.toml: pytest pythonpath).
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 from model_api_testing import (  # noqa: E402
     RawExchange,

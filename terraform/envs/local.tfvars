@@ -1,5 +1,5 @@
-# Emulated AWS (moto, scripts/aws_emulator.py) with local state. The endpoint is not set here:
-# export TF_VAR_aws_endpoint_url=<endpoint printed by aws_emulator.py start>.
+# Emulated AWS (moto, bin/aws-emulator) with local state. The endpoint is not set here:
+# export TF_VAR_aws_endpoint_url=<endpoint printed by bin/aws-emulator start>.
 # name, environment, region, kubernetes_version, tls_mode and service_hostname are NOT set here:
 # the inventory owns them and the infra stage passes them (-var); preflight fails when a var file
 # sets one of them to another value than the inventory.

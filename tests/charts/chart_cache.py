@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# charts_support: beside this file (pytest's rootdir-relative import; a script's own folder)
 from charts_support import (
     PIN_CHARTS,
     REPO_ROOT,

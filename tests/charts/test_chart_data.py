@@ -13,13 +13,12 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# charts_support: beside this file (pytest's rootdir-relative import; a script's own folder)
 from charts_support import (
     PIN_CHARTS,
     REPO_ROOT,

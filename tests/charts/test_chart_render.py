@@ -28,13 +28,12 @@ import json
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# charts_support: beside this file (pytest's rootdir-relative import; a script's own folder)
 from charts_support import (
     CHART_CACHE_ENV,
     PIN_CHARTS,

@@ -1,12 +1,12 @@
 """Fixtures of the integration suite: the render of the roles, and one local canary stack.
 
-The stack (scripts/canary_stack.py) runs on 127.0.0.1 only: three model-api processes (a stable
+The stack (tests/support/canary.py) runs on 127.0.0.1 only: three model-api processes (a stable
 healthy version, a canary that turns faulty, an idle canary without traffic), Prometheus scraping
 them every second with the labels the ServiceMonitor gives pods in the cluster and loading the
-platform's rules (shortened: see canary_stack.shorten_rule_groups), Alertmanager with the
-platform's rendered configuration (short timers through the monitoring role's variables) and a
-Slack-compatible webhook receiver. The finalizer stops every process group, pass or fail, and
-then checks that none is left.
+platform's rules (shortened: see tests.support.canary.shorten_rule_groups), Alertmanager
+with the platform's rendered configuration (short timers through the monitoring role's
+variables) and a Slack-compatible webhook receiver. The finalizer stops every process group,
+pass or fail, and then checks that none is left.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import canary_stack as cs
 import pytest
+
+from tests.support import canary as cs
 
 REQUIRED_TOOLS = ("prometheus", "prometheus-alertmanager", "promtool", "amtool")
 

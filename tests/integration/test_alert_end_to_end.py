@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 
-import canary_stack as cs
 import pytest
+
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

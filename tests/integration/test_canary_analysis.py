@@ -1,15 +1,16 @@
 """The AnalysisTemplates' own queries and conditions, as deployed (only {{args.*}} substituted),
 judged against real Prometheus data: a healthy canary passes, a faulty one fails, a canary
 without traffic gets the documented verdict. Queries go through module_utils/prometheus.py
-(the logic of library/prometheus_query.py); verdicts through scripts/argo_expr.py."""
+(the logic of library/prometheus_query.py); verdicts through tests/support/argo_expr.py."""
 
 from __future__ import annotations
 
 import time
 
-import argo_expr
-import canary_stack as cs
 import pytest
+
+from tests.support import argo_expr
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

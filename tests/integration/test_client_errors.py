@@ -18,17 +18,14 @@ import asyncio
 import gzip
 import json
 import re
-import sys
 import time
-from pathlib import Path
 
-import argo_expr
-import canary_stack as cs
+import http_fuzz  # service/tests (pyproject.toml: pytest pythonpath)
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "service" / "tests"))
-import http_fuzz
 from model_api_testing import raw_exchange
+
+from tests.support import argo_expr
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

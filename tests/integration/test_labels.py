@@ -2,7 +2,7 @@
 the Argo Rollouts controller exports, as Prometheus stores it.
 
 - The service: every model_api_* and up series of the running stack's Prometheus (real processes,
-  scraped with the target labels the model-api ServiceMonitor gives pods; canary_stack.py).
+  scraped with the target labels the model-api ServiceMonitor gives pods; tests/support/canary.py).
 - The controller: tests/integration/data/argo-rollouts-metrics.yml (names, labels and label values
   from argo-rollouts v1.9.0 controller/metrics, plus the ServiceMonitor's target labels).
 
@@ -19,9 +19,10 @@ import re
 import urllib.parse
 from pathlib import Path
 
-import canary_stack as cs
 import pytest
 import yaml
+
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

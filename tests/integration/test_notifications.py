@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import re
 
-import canary_stack as cs
 import pytest
 import yaml
+
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """A Prometheus restart in the middle of a healthy canary analysis must not fail the release.
 
 A second Prometheus (same scrape configuration as the stack's) serves an AnalysisRun of the
-shipped Prometheus templates, measured on the controller's schedule (canary_stack
+shipped Prometheus templates, measured on the controller's schedule (tests/support/canary.py
 AnalysisRunEmulator: argo-rollouts v1.9.0 analysis/analysis.go -- an errored measurement is
 retried after 10 s whatever the interval, the metric errors when consecutive errors exceed
 consecutiveErrorLimit). The healthy version gets load throughout; Prometheus is stopped for 45 s
@@ -18,9 +18,10 @@ from __future__ import annotations
 import copy
 import time
 
-import argo_expr
-import canary_stack as cs
 import pytest
+
+from tests.support import argo_expr
+from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 

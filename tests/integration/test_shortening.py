@@ -1,9 +1,10 @@
-"""The suite's shortening transform (scripts/canary_stack.py): what it changes and what not."""
+"""The suite's shortening transform (tests/support/canary.py): what it changes and what not."""
 
 from __future__ import annotations
 
-import canary_stack as cs
 import pytest
+
+from tests.support import canary as cs
 
 
 @pytest.mark.parametrize(

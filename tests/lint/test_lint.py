@@ -23,8 +23,8 @@ def shell_scripts():
 LINTERS = {
     "yamllint": ["yamllint", "--strict", "."],
     "ansible-lint": ["ansible-lint", "--offline", "--profile", "production", "-q"],
-    "ruff-check": ["ruff", "check", ".", "bin/validate-manifests"],
-    "ruff-format": ["ruff", "format", "--check", ".", "bin/validate-manifests"],
+    "ruff-check": ["ruff", "check", ".", "bin/validate-manifests", "bin/aws-emulator"],
+    "ruff-format": ["ruff", "format", "--check", ".", "bin/validate-manifests", "bin/aws-emulator"],
     "terraform-fmt": ["terraform", "fmt", "-check", "-recursive", "-diff", "terraform"],
     "hadolint": ["hadolint", "Dockerfile"],
 }

@@ -13,7 +13,7 @@ from its source (external-secrets/external-secrets, tag v2.9.0):
   sha3-224 of Go's fmt "%+v" of {annotations, labels} (runtime/esutils/utils.go ObjectHash);
 - status layout: tests/__snapshot__/externalsecret-v1.yaml (conditions, refreshTime,
   syncedResourceVersion).
-Secrets Manager is moto (scripts/aws_emulator.py). Real AWS adds IAM and KMS checks on
+Secrets Manager is moto (bin/aws-emulator). Real AWS adds IAM and KMS checks on
 GetSecretValue, which the external_secrets IAM statements cover (terraform/modules/addon_iam).
 """
 
@@ -28,6 +28,8 @@ import json
 import sys
 
 import pytest
+
+from tests.support.aws import load_emulator
 
 boto3 = pytest.importorskip("boto3")
 
@@ -168,9 +170,7 @@ def the_external_secret():
 
 @pytest.fixture(scope="module")
 def endpoint(tmp_path_factory, repo_root):
-    sys.path.insert(0, str(repo_root / "scripts"))
-    import aws_emulator
-
+    aws_emulator = load_emulator()
     state = tmp_path_factory.mktemp("aws")
     yield aws_emulator.start(state)["endpoint"]
     aws_emulator.stop(state)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 
 import pytest
 from platform_test_support import emulated_client
+
+from tests.support.aws import load_emulator
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +39,7 @@ VALUE_ENV = (
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory, repo_root):
-    sys.path.insert(0, str(repo_root / "scripts"))
-    import aws_emulator
-
+    aws_emulator = load_emulator()
     state = tmp_path_factory.mktemp("aws")
     endpoint = aws_emulator.start(state)["endpoint"]
     yield endpoint

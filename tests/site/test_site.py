@@ -77,7 +77,7 @@ def site(tool_env, tmp_path_factory):
     subprocess.run(
         [
             str(ROOT / ".venv/bin/python"),
-            "scripts/aws_emulator.py",
+            "bin/aws-emulator",
             "stop",
             "--state-dir",
             str(build / "aws"),
@@ -231,7 +231,7 @@ def test_teardown_leaves_nothing_of_the_platform(site):
     status = subprocess.run(
         [
             str(ROOT / ".venv/bin/python"),
-            "scripts/aws_emulator.py",
+            "bin/aws-emulator",
             "status",
             "--state-dir",
             str(site["build"] / "aws"),

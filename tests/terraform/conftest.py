@@ -7,7 +7,6 @@ nothing is ever written into the repository tree.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.aws import load_emulator
+
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
 SCRIPTS = REPO / "scripts"
@@ -25,15 +26,6 @@ TIMEOUT = 900
 
 # Real credentials must never reach a test: these are replaced or removed.
 _AWS_ENV_DROP = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL")
-
-
-def load_script(name: str):
-    """Import scripts/<name>.py as a module."""
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -117,8 +109,8 @@ def terraform(tmp_path_factory, terraform_env) -> Terraform:
 
 @pytest.fixture(scope="session")
 def aws_emulator(tmp_path_factory):
-    """moto server from scripts/aws_emulator.py, stopped at the end whatever happened."""
-    emulator = load_script("aws_emulator")
+    """moto server from bin/aws-emulator, stopped at the end whatever happened."""
+    emulator = load_emulator()
     state_dir = tmp_path_factory.mktemp("aws-emulator")
     info = emulator.start(state_dir)
     try:

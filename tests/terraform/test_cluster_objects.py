@@ -156,8 +156,7 @@ def test_default_storage_class_is_encrypted_gp3_waiting_for_the_consumer(rendere
 def test_deploy_group_may_ask_prometheus_through_the_proxy_deploy_uses(rendered):
     """deploy_analysis.yml asks Prometheus at model_api_prometheus_address through the service
     proxy; the monitoring role's Role must grant get on exactly that proxy name to the group."""
-    sys.path.insert(0, str(REPO / "module_utils"))
-    from prometheus import service_proxy_path
+    from prometheus import service_proxy_path  # module_utils/prometheus.py
 
     address = yaml.safe_load((REPO / "roles/model_api/defaults/main.yml").read_text())[
         "model_api_prometheus_address"

@@ -1,4 +1,4 @@
-"""scripts/argo_expr.py: the expr subset and Argo Rollouts' verdict rules.
+"""tests/support/argo_expr.py: the expr subset and Argo Rollouts' verdict rules.
 
 Cases marked "upstream:" restate argoproj/argo-rollouts tag v1.9.0 test cases
 (utils/evaluate/evaluate_test.go, analysis/analysis_test.go) or are checked against the code the
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 
-import argo_expr
 import pytest
-from argo_expr import ERROR, FAILED, INCONCLUSIVE, RUNNING, SUCCESSFUL, ExprError
+
+from tests.support import argo_expr
+from tests.support.argo_expr import ERROR, FAILED, INCONCLUSIVE, RUNNING, SUCCESSFUL, ExprError
 
 NAN = math.nan
 

@@ -1,30 +1,30 @@
-"""scripts/aws_emulator.py starts, reuses, reports and stops a moto server."""
+"""bin/aws-emulator, the local inventory's AWS emulator: starts, reuses, reports and stops a moto
+server; the playbooks call it where it is, with commands it has."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 import urllib.request
-from pathlib import Path
 
 import pytest
+import yaml
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "aws_emulator.py"
+from tests.support import REPO_ROOT, VENV_BIN
+from tests.support.aws import EMULATOR, load_emulator
 
 
 @pytest.fixture(scope="module")
 def emulator():
-    spec = importlib.util.spec_from_file_location("aws_emulator_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_emulator()
 
 
 def _cli(*args):
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=False
+        [sys.executable, str(EMULATOR), *args], capture_output=True, text=True, check=False
     )
 
 
@@ -114,3 +114,60 @@ def test_help_documents_the_commands():
     assert proc.returncode == 0
     for word in ("start", "stop", "status", "--state-dir", "endpoint", "moto.log"):
         assert word in proc.stdout
+
+
+def test_error_messages_name_the_tool_as_called(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    proc = _cli("status", "--state-dir", str(not_a_dir / "x"))
+    assert proc.returncode == 1 and json.loads(proc.stdout)["running"] is False
+    proc = _cli("start", "--state-dir", str(not_a_dir))
+    assert proc.stderr.startswith("aws-emulator start: error:"), proc.stderr
+
+
+def test_runs_as_an_executable_in_the_project_environment():
+    """`scripts/with-env bin/aws-emulator ...` (docs/terraform.md): executable, and its shebang
+    finds the project's python (.venv/bin first on PATH), which has moto."""
+    assert os.access(EMULATOR, os.X_OK)
+    assert EMULATOR.read_text().startswith("#!/usr/bin/env python3\n")
+    env = {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    proc = subprocess.run(
+        [str(EMULATOR), "--help"], capture_output=True, text=True, check=False, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("usage: aws-emulator")
+
+
+def _emulator_commands():
+    """Every command task of a playbook that runs the emulator: (file, task name, argv)."""
+    found = []
+    for path in sorted((REPO_ROOT / "playbooks").rglob("*.yml")):
+        text = path.read_text()
+        if "emulator" not in text:
+            continue
+        stack = [yaml.safe_load(text)]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, list):
+                stack.extend(node)
+            elif isinstance(node, dict):
+                command = node.get("ansible.builtin.command")
+                argv = command.get("argv") if isinstance(command, dict) else None
+                if argv and any("emulator" in str(a) for a in argv):
+                    found.append((path.relative_to(REPO_ROOT), node.get("name"), argv))
+                stack.extend(node.values())
+    return found
+
+
+def test_playbooks_call_the_emulator_where_it_is_with_its_commands(emulator):
+    """infra.yml starts and teardown.yml stops it: the path they run exists and is this CLI, the
+    command is one the CLI has, and --state-dir is given (fails on a stale scripts/ path)."""
+    calls = _emulator_commands()
+    assert {str(c[0]) for c in calls} >= {"playbooks/infra.yml", "playbooks/teardown.yml"}, calls
+    commands = set(emulator._parser()._subparsers._group_actions[0].choices)
+    for playbook, task, argv in calls:
+        assert argv[0] == "{{ ansible_playbook_python }}", (playbook, task)
+        script = re.sub(r"^\{\{ platform_repo_root \}\}/", "", argv[1])
+        assert REPO_ROOT / script == EMULATOR, (playbook, task, argv[1])
+        assert argv[2] in commands, (playbook, task, argv[2])
+        assert "--state-dir" in argv, (playbook, task)

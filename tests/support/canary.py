@@ -46,19 +46,17 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT / "module_utils"))
-sys.path.insert(0, str(REPO_ROOT / "scripts"))
+from module_utils import prometheus as prom  # the logic of library/prometheus_query.py
+from tests.support import argo_expr
 
-import argo_expr  # noqa: E402
-import prometheus as prom  # noqa: E402  (module_utils/prometheus.py)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 PROMETHEUS = os.environ.get("PLATFORM_PROMETHEUS_BIN", "/usr/bin/prometheus")
 ALERTMANAGER = os.environ.get("PLATFORM_ALERTMANAGER_BIN", "/usr/bin/prometheus-alertmanager")
 RENDER_PLAYBOOK = REPO_ROOT / "tests" / "integration" / "render.yml"
 RENDER_INVENTORY = REPO_ROOT / "tests" / "integration" / "inventory.yml"
-SLACK_SECRET_NAME = "alertmanager-slack-webhooks"  # noqa: S105 - a Secret name, not a secret
+SLACK_SECRET_NAME = "alertmanager-slack-webhooks"
 NAMESPACE = "model-api"
 # A valid prediction for the packaged model (8 features).
 PREDICTION = {"instances": [[0.5, -1.0, 2.0, 0.0, 1.5, -0.5, 3.0, 0.25]]}
@@ -365,7 +363,7 @@ def group_alive(pgid: int) -> bool:
 
 def _get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local URLs
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()

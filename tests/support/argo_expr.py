@@ -38,7 +38,8 @@ applies wins; else Successful once ``count`` measurements were taken (errors are
 errored measurement is retried after 10 s, ERROR_RETRY_SECONDS), Running before -- and Successful
 when the run is terminated (the Rollout finished or moved on) while still Running.
 
-CLI: ``python scripts/argo_expr.py 'result[0] >= 0.99' '[0.995]'`` prints the verdict.
+CLI (from the repository root): ``python -m tests.support.argo_expr 'result[0] >= 0.99' '[0.995]'``
+prints the verdict.
 """
 
 from __future__ import annotations
@@ -530,7 +531,10 @@ def metric_verdict(metric: dict[str, Any], result: Any) -> str:
 
 def main(argv: list[str]) -> int:
     if len(argv) not in (2, 3):
-        print("usage: argo_expr.py SUCCESS_CONDITION RESULT_JSON [FAILURE_CONDITION]")
+        print(
+            "usage: python -m tests.support.argo_expr"
+            " SUCCESS_CONDITION RESULT_JSON [FAILURE_CONDITION]"
+        )
         return 2
     result = json.loads(argv[1])  # Python's json reads NaN and Infinity
     result = [float(x) for x in result] if isinstance(result, list) else float(result)
