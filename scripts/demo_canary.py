@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.support import argo_expr
+from tests.support import analysis, argo_expr, prometheus, render, service, slack
 from tests.support import canary as cs
 
 GOOD_PHASE_SECONDS = 12
@@ -49,11 +49,13 @@ def main() -> int:
     stack = cs.CanaryStack(work / "stack")
     stack.workdir.mkdir(parents=True)
     try:
-        roles = cs.roles_with_kinds()
+        roles = render.roles_with_kinds()
         say(f"rendering roles {roles} with ansible (render mode, ~30-60 s) ...")
         secrets = work / "secrets"
-        cs.render_roles(roles, work / "shipped", work / "render", secrets, log_file=work / "r.log")
-        rendered = cs.extract(work / "render", work / "rules", cs.SUITE_SHORTENING)
+        render.render_roles(
+            roles, work / "shipped", work / "render", secrets, log_file=work / "r.log"
+        )
+        rendered = render.extract(work / "render", work / "rules", prometheus.SUITE_SHORTENING)
         if not rendered.analysis_templates:
             say("no AnalysisTemplate was rendered (roles/model_api missing?): nothing to judge")
             return 1
@@ -71,7 +73,7 @@ def main() -> int:
             receiver = stack.start_receiver()
             urls = {"critical": receiver.url("critical"), "warning": receiver.url("warning")}
             say(f"Slack: local receiver on {receiver.url('')} (set SLACK_WEBHOOK_URL for real)")
-        cs.write_slack_secrets(secrets, urls)
+        slack.write_slack_secrets(secrets, urls)
 
         stable = stack.start_service("stable", "model-api", "7c9d5f8b46")
         good = stack.start_service("good", "model-api", "5b8f6d7c9a")
@@ -80,11 +82,11 @@ def main() -> int:
         stack.start_alertmanager(rendered.alertmanager_config)
         stack.start_prometheus(rule_files)
         say(f"Prometheus {stack.prometheus_url}  Alertmanager {stack.alertmanager_url}")
-        say(f"rules {[p.name for p in rule_files]} (shortened: {cs.SUITE_SHORTENING})")
+        say(f"rules {[p.name for p in rule_files]} (shortened: {prometheus.SUITE_SHORTENING})")
         say(f"templates {sorted(rendered.analysis_templates)}; error-rate alerts {sorted(alerts)}")
 
         say(f"== good canary {good.pod_hash}: {GOOD_PHASE_SECONDS} s of traffic")
-        load = cs.LoadGenerator(
+        load = service.LoadGenerator(
             [stable, good], total=20_000, duration=GOOD_PHASE_SECONDS, concurrency=2
         ).start()
         verdict = argo_expr.RUNNING
@@ -93,9 +95,11 @@ def main() -> int:
             verdicts = [
                 v
                 for name, template in rendered.analysis_templates.items()
-                for v in cs.judge_template(stack, name, template, cs.analysis_args(good))
+                for v in analysis.judge_template(
+                    stack, name, template, analysis.analysis_args(good)
+                )
             ]
-            verdict = cs.overall(verdicts)
+            verdict = analysis.overall(verdicts)
             say(f"good canary: {verdict}  " + "; ".join(v.line() for v in verdicts))
         load.join()
         say(f"good canary verdict: {verdict}")

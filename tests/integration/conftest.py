@@ -3,7 +3,7 @@
 The stack (tests/support/canary.py) runs on 127.0.0.1 only: three model-api processes (a stable
 healthy version, a canary that turns faulty, an idle canary without traffic), Prometheus scraping
 them every second with the labels the ServiceMonitor gives pods in the cluster and loading the
-platform's rules (shortened: see tests.support.canary.shorten_rule_groups), Alertmanager
+platform's rules (shortened: see tests.support.prometheus.shorten_rule_groups), Alertmanager
 with the platform's rendered configuration (short timers through the monitoring role's
 variables) and a Slack-compatible webhook receiver. The finalizer stops every process group,
 pass or fail, and then checks that none is left.
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import canary as cs
+from tests.support import prometheus, render, service, slack
 
 REQUIRED_TOOLS = ("prometheus", "prometheus-alertmanager", "promtool", "amtool")
 
@@ -29,8 +30,8 @@ class RenderedPlatform:
     stack_dir: Path
     secrets_dir: Path
     roles: list[str]
-    shipped: cs.Rendered  # rule files as shipped (promtool)
-    suite: cs.Rendered  # rule files shortened for the stack; alertmanager.yml for the stack
+    shipped: render.Rendered  # rule files as shipped (promtool)
+    suite: render.Rendered  # rule files shortened for the stack; alertmanager.yml for the stack
 
 
 @pytest.fixture(scope="session")
@@ -47,27 +48,27 @@ def platform_render(tmp_path_factory, tool_env) -> RenderedPlatform:
     """Render every role that ships PrometheusRules or AnalysisTemplates, as shipped and for
     the stack (tests/integration/render.yml)."""
     base = tmp_path_factory.mktemp("render")
-    roles = cs.roles_with_kinds()
+    roles = render.roles_with_kinds()
     assert roles, "no role renders a PrometheusRule or an AnalysisTemplate"
     shipped_dir, stack_dir, secrets_dir = base / "shipped", base / "stack", base / "secrets"
-    cs.render_roles(roles, shipped_dir, stack_dir, secrets_dir, tool_env, base / "render.log")
+    render.render_roles(roles, shipped_dir, stack_dir, secrets_dir, tool_env, base / "render.log")
     return RenderedPlatform(
         shipped_dir,
         stack_dir,
         secrets_dir,
         roles,
-        cs.extract(shipped_dir, base / "rules-shipped"),
-        cs.extract(stack_dir, base / "rules-suite", cs.SUITE_SHORTENING),
+        render.extract(shipped_dir, base / "rules-shipped"),
+        render.extract(stack_dir, base / "rules-suite", prometheus.SUITE_SHORTENING),
     )
 
 
 @dataclass
 class Stack:
     stack: cs.CanaryStack
-    receiver: cs.WebhookReceiver
-    stable: cs.ServiceVersion
-    canary: cs.ServiceVersion
-    idle: cs.ServiceVersion
+    receiver: slack.WebhookReceiver
+    stable: service.ServiceVersion
+    canary: service.ServiceVersion
+    idle: service.ServiceVersion
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +86,7 @@ def canary_stack(
 
     request.addfinalizer(stop_and_check)
     receiver = stack.start_receiver()
-    cs.write_slack_secrets(
+    slack.write_slack_secrets(
         platform_render.secrets_dir,
         {"critical": receiver.url("critical"), "warning": receiver.url("warning")},
     )

@@ -9,8 +9,7 @@ import time
 
 import pytest
 
-from tests.support import argo_expr
-from tests.support import canary as cs
+from tests.support import analysis, argo_expr, service
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +22,9 @@ def judge_all(stack, templates, version):
     return [
         verdict
         for name, template in templates.items()
-        for verdict in cs.judge_template(stack, name, template, cs.analysis_args(version))
+        for verdict in analysis.judge_template(
+            stack, name, template, analysis.analysis_args(version)
+        )
     ]
 
 
@@ -36,14 +37,14 @@ def templates(platform_render):
     rendered = platform_render.shipped.analysis_templates
     assert rendered, "no AnalysisTemplate rendered (roles/model_api)"
     # The fallback template (web checks, no Prometheus) is judged by Argo's web provider, not here.
-    found = {name: t for name, t in rendered.items() if cs.prometheus_metrics(t)}
+    found = {name: t for name, t in rendered.items() if analysis.prometheus_metrics(t)}
     assert len(found) >= 2, f"expected the success-rate and latency templates, got {sorted(found)}"
     return found
 
 
 def test_templates_select_canary_pods_by_the_pod_template_hash(templates):
     for name, template in templates.items():
-        for metric in cs.prometheus_metrics(template):
+        for metric in analysis.prometheus_metrics(template):
             query = metric["provider"]["prometheus"]["query"]
             assert 'rollouts_pod_template_hash="{{args.canary-hash}}"' in query, (name, query)
             assert metric.get("successCondition") or metric.get("failureCondition"), name
@@ -51,24 +52,24 @@ def test_templates_select_canary_pods_by_the_pod_template_hash(templates):
 
 def test_healthy_canary_passes(canary_stack, templates):
     stable = canary_stack.stable
-    load = cs.LoadGenerator([stable], total=2000, duration=8, concurrency=2).start()
+    load = service.LoadGenerator([stable], total=2000, duration=8, concurrency=2).start()
     verdicts = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         time.sleep(1)
         verdicts = judge_all(canary_stack.stack, templates, stable)
-        if cs.overall(verdicts) == argo_expr.SUCCESSFUL:
+        if analysis.overall(verdicts) == argo_expr.SUCCESSFUL:
             break
     load.join()
     assert load.stats["stable"].by_status.get(200, 0) > 0, load.stats
     assert set(load.stats["stable"].by_status) == {200}, load.stats
-    assert cs.overall(verdicts) == argo_expr.SUCCESSFUL, report(verdicts)
+    assert analysis.overall(verdicts) == argo_expr.SUCCESSFUL, report(verdicts)
 
 
 def test_faulty_canary_fails(failure_timeline):
     verdicts = failure_timeline.failing_verdicts
     assert failure_timeline.analysis_failed is not None, "the faulty canary never failed analysis"
-    assert cs.overall(verdicts) == argo_expr.FAILED, report(verdicts)
+    assert analysis.overall(verdicts) == argo_expr.FAILED, report(verdicts)
     load = failure_timeline.load["canary"]
     assert load.by_status.get(500, 0) > 0 and load.by_status.get(200, 0) > 0, load
 

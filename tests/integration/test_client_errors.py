@@ -24,12 +24,12 @@ import http_fuzz  # service/tests (pyproject.toml: pytest pythonpath)
 import pytest
 from model_api_testing import raw_exchange
 
-from tests.support import argo_expr
+from tests.support import analysis, argo_expr, service
 from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
 
-GOOD = json.dumps(cs.PREDICTION).encode()
+GOOD = json.dumps(service.PREDICTION).encode()
 
 
 def corrupt_gzip_request(key: str, n: int) -> bytes:
@@ -42,7 +42,9 @@ def corrupt_gzip_request(key: str, n: int) -> bytes:
     ).encode() + body
 
 
-async def send_garbage(version: cs.ServiceVersion, waves: int, fuzz: int, corrupt: int) -> dict:
+async def send_garbage(
+    version: service.ServiceVersion, waves: int, fuzz: int, corrupt: int
+) -> dict:
     """Waves of malformed requests a few seconds apart, so that the 4xx series keep growing
     across scrapes and rate() over them is not zero (a burst would land in one scrape)."""
     statuses: dict[int, int] = {}
@@ -79,11 +81,11 @@ async def send_garbage(version: cs.ServiceVersion, waves: int, fuzz: int, corrup
     return {"fuzz": tallies, "corrupt_gzip": statuses}
 
 
-def pod_selector(version: cs.ServiceVersion) -> str:
+def pod_selector(version: service.ServiceVersion) -> str:
     return f'rollouts_pod_template_hash="{version.pod_hash}"'
 
 
-def restricted(expr: str, version: cs.ServiceVersion) -> str:
+def restricted(expr: str, version: service.ServiceVersion) -> str:
     """A shipped expression limited to one pod: the other versions of the session's stack
     (the faulty canary's drill) share the service label."""
     return expr.replace(
@@ -96,34 +98,34 @@ def test_garbage_from_a_client_does_not_fail_a_healthy_canary(canary_stack, plat
     templates = {
         name: t
         for name, t in platform_render.shipped.analysis_templates.items()
-        if cs.prometheus_metrics(t)
+        if analysis.prometheus_metrics(t)
     }
     assert templates, "no Prometheus AnalysisTemplate rendered (roles/model_api)"
     alerts = cs.error_rate_alerts(platform_render.shipped)
     assert alerts, "no shipped alert on the 5xx ratio of model_api_requests_total"
 
-    load = cs.LoadGenerator([version], total=4000, duration=30, concurrency=2).start()
+    load = service.LoadGenerator([version], total=4000, duration=30, concurrency=2).start()
     garbage = asyncio.run(send_garbage(version, waves=6, fuzz=80, corrupt=25))
     # The client got what issue 19 promises: no 5xx, JSON errors, no dropped connection.
     for tally in garbage["fuzz"]:
         assert not tally.broken, "\n".join(tally.problems)
     assert set(garbage["corrupt_gzip"]) == {400}, garbage["corrupt_gzip"]
 
-    verdicts: list[cs.MetricVerdict] = []
+    verdicts: list[analysis.MetricVerdict] = []
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         time.sleep(1)
         verdicts = [
             v
             for name, template in templates.items()
-            for v in cs.judge_template(stack, name, template, cs.analysis_args(version))
+            for v in analysis.judge_template(stack, name, template, analysis.analysis_args(version))
         ]
-        if cs.overall(verdicts) == argo_expr.SUCCESSFUL:
+        if analysis.overall(verdicts) == argo_expr.SUCCESSFUL:
             break
     load.join()
     report = "\n".join(f"{v.line()}\n    {v.query}" for v in verdicts)
     assert load.stats[version.name].by_status.get(200, 0) > 0, load.stats
-    assert cs.overall(verdicts) == argo_expr.SUCCESSFUL, report
+    assert analysis.overall(verdicts) == argo_expr.SUCCESSFUL, report
 
     # The garbage reached Prometheus inside the analysis' selection and window, as 4xx, and no
     # 5xx did: counting 4xx as failures would have failed this canary.

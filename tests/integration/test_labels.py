@@ -2,7 +2,7 @@
 the Argo Rollouts controller exports, as Prometheus stores it.
 
 - The service: every model_api_* and up series of the running stack's Prometheus (real processes,
-  scraped with the target labels the model-api ServiceMonitor gives pods; tests/support/canary.py).
+  scraped with the target labels the model-api ServiceMonitor gives pods; tests/support/service.py).
 - The controller: tests/integration/data/argo-rollouts-metrics.yml (names, labels and label values
   from argo-rollouts v1.9.0 controller/metrics, plus the ServiceMonitor's target labels).
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import canary as cs
+from tests.support import analysis, process, service
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +71,7 @@ def parse(expr: str) -> tuple[dict[str, list[tuple[str, str, str]]], set[str]]:
 def service_labels(canary_stack) -> dict[str, set[str]]:
     """Label names of every series the stack's Prometheus holds for the service (and up)."""
     query = urllib.parse.urlencode({"match[]": '{__name__=~"model_api_.*|up"}'})
-    _status, body = cs._get(f"{canary_stack.stack.prometheus_url}/api/v1/series?{query}")
+    _status, body = process.http_get(f"{canary_stack.stack.prometheus_url}/api/v1/series?{query}")
     out: dict[str, set[str]] = {}
     for series in json.loads(body)["data"]:
         out.setdefault(series.pop("__name__"), set()).update(series)
@@ -123,11 +123,11 @@ def expressions(platform_render) -> list[tuple[str, str, list[str]]]:
                     expr = target["expr"].replace("$namespace", "model-api")
                     legend = _TEMPLATE_LABEL.findall(target.get("legendFormat") or "")
                     found.append((f"{path.name} '{panel.get('title')}'", expr, legend))
-    version = cs.ServiceVersion("canary", "model-api", "5b8f6d7c9a", 0, "", Path(), Path())
+    version = service.ServiceVersion("canary", "model-api", "5b8f6d7c9a", 0, "", Path(), Path())
     for name, template in platform_render.shipped.analysis_templates.items():
-        for metric in cs.prometheus_metrics(template):
-            values = cs.template_args(template, cs.analysis_args(version))
-            query = cs.substitute_args(metric["provider"]["prometheus"]["query"], values)
+        for metric in analysis.prometheus_metrics(template):
+            values = analysis.template_args(template, analysis.analysis_args(version))
+            query = analysis.substitute_args(metric["provider"]["prometheus"]["query"], values)
             found.append((f"AnalysisTemplate {name}/{metric['name']}", query, []))
     return found
 

@@ -26,7 +26,7 @@ import re
 import pytest
 import yaml
 
-from tests.support import canary as cs
+from tests.support import render
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +83,9 @@ def notifications(tmp_path_factory, tool_env) -> dict:
     values (argo-helm argo-rollouts-2.41.0 notifications-configmap.yaml: notifiers, templates and
     triggers as keys, subscriptions as a YAML string)."""
     base = tmp_path_factory.mktemp("argo-rollouts")
-    cs.render_roles(["argo_rollouts"], base / "shipped", base / "stack", base / "secrets", tool_env)
+    render.render_roles(
+        ["argo_rollouts"], base / "shipped", base / "stack", base / "secrets", tool_env
+    )
     values = yaml.safe_load(
         (base / "shipped/argo-rollouts/helm/argo-rollouts.values.yaml").read_text()
     )
@@ -98,7 +100,7 @@ def objects(platform_render) -> tuple[dict[str, str], dict[str, str]]:
     """(Rollout labels, labels of the background AnalysisRun the controller creates for it)."""
     rollout = next(
         obj
-        for _path, obj in cs.rendered_objects(platform_render.shipped_dir)
+        for _path, obj in render.rendered_objects(platform_render.shipped_dir)
         if obj.get("kind") == "Rollout"
     )
     run_labels = {"rollouts-pod-template-hash": "5b8f6d7c9a", "rollout-type": "Background"}

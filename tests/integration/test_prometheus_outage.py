@@ -1,7 +1,7 @@
 """A Prometheus restart in the middle of a healthy canary analysis must not fail the release.
 
 A second Prometheus (same scrape configuration as the stack's) serves an AnalysisRun of the
-shipped Prometheus templates, measured on the controller's schedule (tests/support/canary.py
+shipped Prometheus templates, measured on the controller's schedule (tests/support/analysis.py
 AnalysisRunEmulator: argo-rollouts v1.9.0 analysis/analysis.go -- an errored measurement is
 retried after 10 s whatever the interval, the metric errors when consecutive errors exceed
 consecutiveErrorLimit). The healthy version gets load throughout; Prometheus is stopped for 45 s
@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from tests.support import argo_expr
+from tests.support import analysis, argo_expr, service
 from tests.support import canary as cs
 
 pytestmark = pytest.mark.slow
@@ -55,10 +55,10 @@ def suite_templates(platform_render):
     same way), measured every SUITE_INTERVAL from the start."""
     out = {}
     for name, template in platform_render.shipped.analysis_templates.items():
-        if not cs.prometheus_metrics(template) or name.endswith("-gate"):
+        if not analysis.prometheus_metrics(template) or name.endswith("-gate"):
             continue
         template = copy.deepcopy(template)
-        for metric in cs.prometheus_metrics(template):
+        for metric in analysis.prometheus_metrics(template):
             metric["interval"] = SUITE_INTERVAL
             metric["initialDelay"] = "0s"
         out[name] = template
@@ -72,7 +72,7 @@ def test_a_45_second_prometheus_outage_does_not_fail_a_healthy_analysis(
     templates = suite_templates(platform_render)
     healthy = canary_stack.stable
     lines: list[str] = []
-    load = cs.LoadGenerator([healthy], total=200_000, duration=150, concurrency=2, pause=0.05)
+    load = service.LoadGenerator([healthy], total=200_000, duration=150, concurrency=2, pause=0.05)
     load.start()
     try:
         # let the rate() windows fill before the first measurement
@@ -81,15 +81,17 @@ def test_a_45_second_prometheus_outage_does_not_fail_a_healthy_analysis(
             verdicts = [
                 v
                 for name, t in templates.items()
-                for v in cs.judge_template(outage_stack, name, t, cs.analysis_args(healthy))
+                for v in analysis.judge_template(
+                    outage_stack, name, t, analysis.analysis_args(healthy)
+                )
             ]
-            if cs.overall(verdicts) == argo_expr.SUCCESSFUL:
+            if analysis.overall(verdicts) == argo_expr.SUCCESSFUL:
                 break
             time.sleep(1)
-        run = cs.AnalysisRunEmulator(
+        run = analysis.AnalysisRunEmulator(
             outage_stack,
             templates,
-            cs.analysis_args(healthy),
+            analysis.analysis_args(healthy),
             duration=OUTAGE_SECONDS + 25,
             on_event=lines.append,
         ).start()

@@ -1,9 +1,10 @@
-"""The suite's shortening transform (tests/support/canary.py): what it changes and what not."""
+"""The suite's shortening transform (tests/support/prometheus.py): what it changes and what not."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support import analysis, prometheus
 from tests.support import canary as cs
 
 
@@ -12,13 +13,13 @@ from tests.support import canary as cs
     [("5m", 300), ("1m30s", 90), ("250ms", 0.25), ("1h", 3600), ("15", 15), (30, 30), ("", 0)],
 )
 def test_seconds(text, expected):
-    assert cs.seconds(text) == expected
+    assert prometheus.seconds(text) == expected
 
 
 @pytest.mark.parametrize("text", ["5 m", "m5", "1.5m", "5mm"])
 def test_seconds_rejects(text):
     with pytest.raises(ValueError, match="not a duration"):
-        cs.seconds(text)
+        prometheus.seconds(text)
 
 
 @pytest.mark.parametrize(
@@ -34,7 +35,7 @@ def test_seconds_rejects(text):
     ],
 )
 def test_shorten_expr(expr, expected):
-    assert cs.shorten_expr(expr) == expected
+    assert prometheus.shorten_expr(expr) == expected
 
 
 def test_shorten_rule_groups_caps_for_and_windows_and_keeps_the_rest():
@@ -55,7 +56,7 @@ def test_shorten_rule_groups_caps_for_and_windows_and_keeps_the_rest():
             ],
         }
     ]
-    out = cs.shorten_rule_groups(groups)
+    out = prometheus.shorten_rule_groups(groups)
     assert groups[0]["rules"][0]["for"] == "10m", "the input must not change"
     rules = out[0]["rules"]
     assert "interval" not in out[0]
@@ -78,10 +79,12 @@ def test_analysis_queries_are_substituted_not_shortened():
         }
     }
     query = 'sum(rate(x{namespace="{{args.namespace}}",h="{{ args.canary-hash }}"}[5m]))'
-    args = cs.template_args(template, {"canary-hash": "abc"})
-    assert cs.substitute_args(query, args) == 'sum(rate(x{namespace="model-api",h="abc"}[5m]))'
+    args = analysis.template_args(template, {"canary-hash": "abc"})
+    assert (
+        analysis.substitute_args(query, args) == 'sum(rate(x{namespace="model-api",h="abc"}[5m]))'
+    )
     with pytest.raises(KeyError, match="canary-hash"):
-        cs.substitute_args(query, cs.template_args(template, {}))
+        analysis.substitute_args(query, analysis.template_args(template, {}))
 
 
 def test_detection_bound_adds_up_the_intervals():

@@ -1,10 +1,19 @@
 """Test support for the suite, the demo (scripts/demo_canary.py) and Molecule verify steps.
 
-Import it as ``tests.support.<module>`` (the repository root is on the path: pytest's
+Import it as ``tests.support.<concern>`` (the repository root is on the path: pytest's
 ``pythonpath`` in pyproject.toml; ``python -m ...`` run from the repository root):
 
-- ``canary``: the local canary stack (moved from scripts/canary_stack.py);
+- ``process``: processes in their own process groups, stopped for sure; free ports, HTTP GET;
+- ``prometheus``: Prometheus and Alertmanager on 127.0.0.1, duration parsing, the suite's
+  shortening of alert rules;
+- ``slack``: a Slack-compatible webhook receiver and the mounted webhook Secret;
+- ``render``: the roles rendered as shipped and for the local stack; rule files, templates;
+- ``service``: model-api processes (one per Rollout ReplicaSet) and a load generator;
 - ``argo_expr``: Argo Rollouts' expression evaluator and verdict rules (an emulation);
+- ``analysis``: AnalysisTemplates judged against Prometheus, an AnalysisRun on the controller's
+  schedule;
+- ``canary``: the canary stack (all of the above together), the failure timeline, the detection
+  bound and its CLI (``python -m tests.support.canary bound``);
 - ``aws``: the local inventory's AWS emulator (bin/aws-emulator) loaded as a module.
 """
 
