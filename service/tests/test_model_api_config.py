@@ -32,6 +32,7 @@ def test_values_are_read() -> None:
             "MODEL_API_MAX_BATCH": "10",
             "MODEL_API_DRAIN_SECONDS": "2.5",
             "MODEL_API_BODY_TIMEOUT_SECONDS": "0.5",
+            "MODEL_API_EVENT_LOOP": "AsyncIO",
             "MODEL_API_LOG_LEVEL": "debug",
             "MODEL_API_FAULT_ERROR_RATE": "0.25",
             "MODEL_API_FAULT_LATENCY_MS": "100",
@@ -42,6 +43,7 @@ def test_values_are_read() -> None:
     assert (config.port, config.auth_enabled, config.max_batch) == (9000, False, 10)
     assert (config.drain_seconds, config.log_level) == (2.5, "DEBUG")
     assert config.body_timeout_seconds == 0.5
+    assert (config.event_loop, Config().event_loop) == ("asyncio", "uvloop")
     assert (config.fault_error_rate, config.fault_latency_ms) == (0.25, 100.0)
     assert (config.fault_file, config.git_sha) == ("/tmp/fault.json", "deadbeef")
 
@@ -57,6 +59,7 @@ def test_values_are_read() -> None:
         ("MODEL_API_MAX_BODY_BYTES", "10"),
         ("MODEL_API_DRAIN_SECONDS", "-1"),
         ("MODEL_API_BODY_TIMEOUT_SECONDS", "0"),
+        ("MODEL_API_EVENT_LOOP", "tokio"),
         ("MODEL_API_DRAIN_SECONDS", "nan"),
         ("MODEL_API_LOG_LEVEL", "LOUD"),
         ("MODEL_API_FAULT_ERROR_RATE", "1.5"),

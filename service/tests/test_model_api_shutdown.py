@@ -151,3 +151,19 @@ def test_in_flight_request_finishes_after_the_drain(server_factory) -> None:
 
     assert asyncio.run(scenario()) == 200
     assert server.proc.wait(timeout=30) == 0, server.output()
+
+
+@pytest.mark.parametrize(("loop", "expected"), [(None, "uvloop"), ("asyncio", "asyncio")])
+def test_entry_point_reports_its_event_loop_and_parser(server_factory, loop, expected) -> None:
+    """The bench compares servers on the same loop and parser: the service says which."""
+    server = server_factory(**({"MODEL_API_EVENT_LOOP": loop} if loop else {}))
+
+    async def ready() -> None:
+        async with aiohttp.ClientSession() as session:
+            await server.wait_ready(session)
+
+    asyncio.run(ready())
+    lines = [json.loads(line) for line in server.output().splitlines() if '"listening"' in line]
+    assert len(lines) == 1, server.output()
+    assert lines[0]["event_loop"].split(".")[0] == expected
+    assert lines[0]["http_parser"] == "llhttp"
