@@ -79,6 +79,17 @@ def role_text(repo_root, role):
     return "\n".join(parts)
 
 
+def shared_name_variables(repo_root, value):
+    """The platform_defaults variables (roles/platform_defaults: names that cross roles) whose
+    value is this name: a role that defaults to one of them references the name."""
+    defaults = yaml.safe_load((repo_root / "roles/platform_defaults/defaults/main.yml").read_text())
+    return [k for k, v in defaults.items() if v == value]
+
+
+def references(text, repo_root, name):
+    return name in text or any(v in text for v in shared_name_variables(repo_root, name))
+
+
 def test_rendered_objects_validate(rendered, repo_root, tool_env):
     build, objects = rendered
     kinds = {o["kind"] for o in objects}
@@ -105,7 +116,9 @@ def test_external_secrets_read_the_external_secrets_roles_store(rendered, repo_r
     assert refs == {"aws-secrets-manager"}
     assert "ClusterSecretStore" in text
     for name in refs:
-        assert name in text, f"the external_secrets role does not create ClusterSecretStore {name}"
+        assert references(text, repo_root, name), (
+            f"the external_secrets role does not create ClusterSecretStore {name}"
+        )
 
 
 def test_push_secret_uses_a_store_this_stage_creates(rendered):
@@ -145,7 +158,7 @@ def test_consumers_read_the_synced_secret(rendered, repo_root, role, secret, key
     }
     assert produced == set(keys)
     text = role_text(repo_root, role)
-    assert secret in text, f"role {role} does not reference Secret {secret}"
+    assert references(text, repo_root, secret), f"role {role} does not reference Secret {secret}"
     for key in keys:
         assert key in text, f"role {role} does not read key {key} of Secret {secret}"
 

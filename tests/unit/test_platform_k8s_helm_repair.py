@@ -187,7 +187,11 @@ def cluster(tmp_path, tool_env):
                     "hosts": "localhost",
                     "gather_facts": False,
                     "roles": ["platform_defaults"],
-                    "vars": {"platform_k8s_render": False, "platform_kubeconfig": str(kubeconfig)},
+                    "vars": {
+                        "platform_k8s_render": False,
+                        "platform_kubeconfig": str(kubeconfig),
+                        "platform_build_dir": str(tmp_path / "build"),
+                    },
                     "tasks": [
                         {
                             "ansible.builtin.include_role": {
@@ -258,8 +262,26 @@ def test_an_interrupted_first_install_is_uninstalled_and_installed_again(cluster
     assert [r["status"] for r in state["revisions"]] == ["deployed"]
 
 
-def test_a_deployed_release_is_left_alone(cluster):
+def test_a_deployed_release_is_left_alone(cluster, tmp_path):
+    # already in the release record, as after the run that deployed it
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "releases.json").write_text('[{"name": "demo", "namespace": "demo"}]')
     result, state = cluster([revision(1, "deployed", 2)])
     assert result.returncode == 0, result.stdout[-4000:]
     assert upgrades(state) == [] and "deleted" not in state
     assert "changed=0" in result.stdout
+
+
+def test_a_deployed_release_is_recorded_once_for_teardown(cluster, tmp_path):
+    """platform_k8s records each release it applied (platform_release_record) and keeps one entry
+    per release on later runs; teardown reads this record (tests/unit/test_release_record.py)."""
+    record = tmp_path / "build" / "releases.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps([{"name": "earlier", "namespace": "kube-system"}]))
+    for _ in range(2):
+        result, _state = cluster([revision(1, "deployed", 2)])
+        assert result.returncode == 0, result.stdout[-4000:]
+        assert json.loads(record.read_text()) == [
+            {"name": "earlier", "namespace": "kube-system"},
+            {"name": "demo", "namespace": "demo"},
+        ]
