@@ -29,9 +29,9 @@ pytestmark = pytest.mark.slow
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 CONTROLLER = yaml.safe_load((HERE / "data" / "argo-rollouts-metrics.yml").read_text())
-# The rules on the service's and the controller's metrics (roles/monitoring, roles/model_api).
+# The rules on the service's and the controller's metrics (roles/argo_rollouts, roles/model_api).
 OWN_RULES = {"platform-argo-rollouts"}
-DASHBOARDS = sorted((REPO_ROOT / "roles" / "monitoring" / "files" / "dashboards").glob("*.json"))
+DASHBOARDS = sorted((REPO_ROOT / "roles").glob("*/files/dashboards/*.json"))  # each role ships its own
 
 _KEYWORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",

@@ -1,26 +1,28 @@
-"""Every PrometheusRule the platform renders passes `promtool check rules` and is covered by
-`promtool test rules` unit tests (roles/*/files/promtool/*.yml, or tests/integration/promtool/
-for rules whose role ships none)."""
+"""Every PrometheusRule the platform renders passes `promtool check rules`, and the promtool unit
+tests of every role (roles/<role>/files/promtool/*.test.yml, the one place they live) pass against
+the rules as shipped: the one pytest that runs them all. Rule files are written by the one
+mechanism, tests/promtool_rules.py."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from promtool_rules import (
+    copy_tests,
+    dashboard_queries,
+    role_test_files,
+    write_dashboard_query_files,
+    write_rule_files,
+)
 
 pytestmark = pytest.mark.slow
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1]
-
 
 def promtool_test_files() -> list[Path]:
-    return sorted(REPO_ROOT.glob("roles/*/files/promtool/*.yml")) + sorted(
-        (HERE / "promtool").glob("*.yml")
-    )
+    return role_test_files()
 
 
 @pytest.fixture(scope="module")
@@ -28,12 +30,9 @@ def rules_dir(platform_render, tmp_path_factory) -> Path:
     """The shipped rule files with every promtool test file beside them (rule_files are
     relative to the test file)."""
     folder = tmp_path_factory.mktemp("promtool")
-    for path in platform_render.shipped.rule_files.values():
-        shutil.copy(path, folder / path.name)
-    for test in promtool_test_files():
-        target = folder / test.name
-        assert not target.exists(), f"two promtool test files are named {test.name}"
-        shutil.copy(test, target)
+    written = write_rule_files([platform_render.shipped_dir], folder)
+    assert set(written) == set(platform_render.shipped.groups), written
+    copy_tests(folder)
     return folder
 
 
@@ -44,7 +43,7 @@ def test_the_shipped_rules_include_the_service_slo_rules(platform_render):
 
 
 def test_every_rendered_rule_file_passes_promtool_check(platform_render, system_tools, rules_dir):
-    files = [rules_dir / p.name for p in platform_render.shipped.rule_files.values()]
+    files = [rules_dir / f"{name}.rules.yml" for name in platform_render.shipped.groups]
     done = subprocess.run(
         [system_tools["promtool"], "check", "rules", *map(str, files)],
         capture_output=True,
@@ -93,3 +92,19 @@ def test_every_shipped_rule_group_has_a_unit_test(platform_render):
             if not covered:
                 uncovered.append(f"{rule_name}/{group['name']}")
     assert not uncovered, f"rule groups without a promtool unit test: {uncovered}"
+
+
+def test_every_dashboard_query_passes_promtool_check(platform_render, system_tools, tmp_path):
+    """The dashboards each role ships (model_api, argo_rollouts): every panel query parses."""
+    written = write_dashboard_query_files([platform_render.shipped_dir], tmp_path)
+    assert {"grafana-dashboard-model-api-service", "grafana-dashboard-argo-rollouts-status"} <= set(
+        written
+    ), written
+    assert all(dashboard_queries([platform_render.shipped_dir]).values())
+    done = subprocess.run(
+        [system_tools["promtool"], "check", "rules", *map(str, written.values())],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -71,8 +71,10 @@ def roles_with_kinds(kinds: Iterable[str] = ("PrometheusRule", "AnalysisTemplate
     pattern = re.compile(r"^kind:\s*(" + "|".join(kinds) + r")\s*$", re.MULTILINE)
     for role in sorted((REPO_ROOT / "roles").iterdir()):
         templates = role / "templates"
-        if templates.is_dir() and any(
-            pattern.search(p.read_text(errors="replace")) for p in templates.rglob("*.j2")
+        if templates.is_dir() and (
+            any(pattern.search(p.read_text(errors="replace")) for p in templates.rglob("*.j2"))
+            # the role that renders the Alertmanager configuration (monitoring, the stack only)
+            or (templates / "alertmanager.yml.j2").is_file()
         ):
             found.append(role.name)
     return found
