@@ -31,7 +31,7 @@ REPO_ROOT = HERE.parents[1]
 CONTROLLER = yaml.safe_load((HERE / "data" / "argo-rollouts-metrics.yml").read_text())
 # The rules on the service's and the controller's metrics (roles/argo_rollouts, roles/model_api).
 OWN_RULES = {"platform-argo-rollouts"}
-DASHBOARDS = sorted((REPO_ROOT / "roles").glob("*/files/dashboards/*.json"))  # each role ships its own
+DASHBOARDS = sorted((REPO_ROOT / "roles").glob("*/files/dashboards/*.json"))  # one per role
 
 _KEYWORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
