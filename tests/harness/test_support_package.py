@@ -24,7 +24,18 @@ SEARCHED = [
     *[str(p.relative_to(REPO_ROOT)) for p in sorted((REPO_ROOT / "roles").glob("*/molecule"))],
 ]
 PATH_EDIT = re.compile(r"\bsys\.path\.(insert|append|extend)\(|\bsys\.path\s*(\+=|=)|PYTHONPATH")
-MODULES = ["process", "prometheus", "slack", "render", "service", "argo_expr", "analysis", "canary"]
+MODULES = [
+    "process",
+    "prometheus",
+    "slack",
+    "promtool",
+    "render",
+    "service",
+    "argo_expr",
+    "analysis",
+    "canary",
+    "aws",
+]
 
 
 def _python_files():

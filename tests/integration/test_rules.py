@@ -1,7 +1,7 @@
 """Every PrometheusRule the platform renders passes `promtool check rules`, and the promtool unit
 tests of every role (roles/<role>/files/promtool/*.test.yml, the one place they live) pass against
 the rules as shipped: the one pytest that runs them all. Rule files are written by the one
-mechanism, tests/promtool_rules.py."""
+mechanism, tests/support/promtool.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from promtool_rules import (
+
+from tests.support.promtool import (
     copy_tests,
     dashboard_queries,
     role_test_files,

@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 import yaml
-from promtool_rules import role_test_files
+
+from tests.support.promtool import role_test_files
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,7 @@ Import it as ``tests.support.<concern>`` (the repository root is on the path: py
   shortening of alert rules;
 - ``slack``: a Slack-compatible webhook receiver and the mounted webhook Secret;
 - ``render``: the roles rendered as shipped and for the local stack; rule files, templates;
+- ``promtool``: the one writer of rule files for promtool, and the roles' promtool tests;
 - ``service``: model-api processes (one per Rollout ReplicaSet) and a load generator;
 - ``argo_expr``: Argo Rollouts' expression evaluator and verdict rules (an emulation);
 - ``analysis``: AnalysisTemplates judged against Prometheus, an AnalysisRun on the controller's

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from tests.support import REPO_ROOT, VENV_BIN
+from tests.support import REPO_ROOT, VENV_BIN, promtool
 from tests.support.prometheus import Shortening, shorten_rule_groups
 
 RENDER_PLAYBOOK = REPO_ROOT / "tests" / "integration" / "render.yml"
@@ -111,9 +111,7 @@ def extract(render_dir: Path, rules_dir: Path, shortening: Shortening | None = N
             spec_groups = obj.get("spec", {}).get("groups", [])
             groups[name] = spec_groups
             written = shorten_rule_groups(spec_groups, shortening) if shortening else spec_groups
-            target = rules_dir / f"{name}.rules.yml"
-            target.write_text(yaml.safe_dump({"groups": written}, sort_keys=False))
-            rule_files[name] = target
+            rule_files[name] = promtool.write_rule_file(obj, rules_dir, groups=written)
         elif kind in ("AnalysisTemplate", "ClusterAnalysisTemplate"):
             templates[name] = obj
     am = render_dir / "monitoring" / "alertmanager" / "alertmanager.yml"

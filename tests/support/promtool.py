@@ -10,7 +10,7 @@ Dashboards: every query of a Grafana dashboard ConfigMap is written as a recordi
 ``<out>/<configmap name>.queries.rules.yml`` so `promtool check rules` parses it.
 
 usage (from the repository root):
-  python -m tests.promtool_rules OUT_DIR RENDERED... [--role ROLE] [--dashboards]
+  python -m tests.support.promtool OUT_DIR RENDERED... [--role ROLE] [--dashboards]
 RENDERED: rendered manifest files, render folders (``<dir>/<component>/manifests/*.yaml``), a
 component's folder or its manifests folder.
 --role copies only that role's tests (default: every role's). Prints the files written.
@@ -28,7 +28,8 @@ from typing import Any
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
+
 TEST_GLOB = "roles/*/files/promtool/*.test.yml"
 
 
