@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from platform_test_support import REPO_ROOT, VENV_BIN, crd_schema_location
+
+from tests.support import REPO_ROOT, VENV_BIN, crd_schema_location
 
 # module_utils/ and library/ are importable as plain modules (pyproject.toml: pytest pythonpath).
 

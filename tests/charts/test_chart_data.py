@@ -322,9 +322,8 @@ def test_the_validator_takes_rbac_names_as_path_segments():
     """Charts name RBAC objects `system:metrics-server` or `cert-manager:leaderelection`; Kubernetes
     validates those names as path segments (pkg/apis/rbac/validation/validation.go
     ValidateRBACName = path.IsValidPathSegmentName), not as DNS subdomains."""
-    from platform_test_support import crd_schema_location
-
     from manifest_validation import ManifestValidator
+    from tests.support import crd_schema_location
 
     version = load_yaml(REPO_ROOT / "roles/platform_defaults/defaults/main.yml")[
         "platform_kubernetes_version"

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from platform_test_support import REPO_ROOT, crd_schema_location
 
 from manifest_validation import (
     ManifestValidationError,
@@ -19,6 +18,7 @@ from manifest_validation import (
     SchemaLocationError,
     normalise_kubernetes_version,
 )
+from tests.support import REPO_ROOT, crd_schema_location
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CLI = REPO_ROOT / "bin" / "validate-manifests"

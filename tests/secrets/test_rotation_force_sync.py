@@ -34,7 +34,8 @@ from tests.support.aws import load_emulator
 boto3 = pytest.importorskip("boto3")
 
 import ansible.module_utils  # noqa: E402,F401
-from platform_test_support import emulated_client  # noqa: E402
+
+from tests.support.aws import emulated_client  # noqa: E402
 
 for _name in ("platform_k8s", "external_secrets"):
     sys.modules.setdefault(f"ansible.module_utils.{_name}", importlib.import_module(_name))

@@ -13,9 +13,8 @@ import re
 import subprocess
 
 import pytest
-from platform_test_support import emulated_client
 
-from tests.support.aws import load_emulator
+from tests.support.aws import emulated_client, load_emulator
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from platform_test_support import emulated_client
+
+from tests.support.aws import emulated_client
 
 ROOT = Path(__file__).resolve().parents[2]
 RECAP = re.compile(

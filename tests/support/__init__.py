@@ -20,7 +20,14 @@ Import it as ``tests.support.<concern>`` (the repository root is on the path: py
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
+SHARED_SCHEMAS = REPO_ROOT.parent / "shared" / "crd-schemas"
+
+
+def crd_schema_location() -> str:
+    """The schema location tests use: the environment's, else the shared folder beside the repo."""
+    return os.environ.get("PLATFORM_CRD_SCHEMA_LOCATION") or str(SHARED_SCHEMAS)

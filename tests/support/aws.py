@@ -22,3 +22,16 @@ def load_emulator() -> ModuleType:
     sys.modules["aws_emulator"] = module
     loader.exec_module(module)
     return module
+
+
+def emulated_client(endpoint: str, service: str, region: str = "eu-west-1"):
+    """A boto3 client for the emulated AWS at endpoint, with the emulator's fake credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -10,7 +10,8 @@ import json
 import secrets
 
 import pytest
-from platform_test_support import emulated_client
+
+from tests.support.aws import emulated_client
 
 from .conftest import REGION
 

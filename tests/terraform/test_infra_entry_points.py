@@ -15,7 +15,8 @@ import subprocess
 import uuid
 
 import pytest
-from platform_test_support import emulated_client
+
+from tests.support.aws import emulated_client
 
 from .conftest import REGION, REPO, TERRAFORM_DIR
 

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 import yaml
-from platform_test_support import emulated_client
+
+from tests.support.aws import emulated_client
 
 from .conftest import REPO
 

@@ -21,7 +21,8 @@ from typing import ClassVar
 
 import pytest
 import yaml
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TOKEN = "t0ken"

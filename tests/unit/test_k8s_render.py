@@ -5,7 +5,8 @@ from __future__ import annotations
 import k8s_render
 import pytest
 import yaml
-from platform_test_support import crd_schema_location
+
+from tests.support import crd_schema_location
 
 NAMESPACE = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "demo"}}
 CONFIGMAP = {

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IMAGE = "{{ model_api_image_repository }}:{{ model_api_image_tag }}"

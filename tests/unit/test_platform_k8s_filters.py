@@ -25,7 +25,8 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubernetes.core.plugins.module_utils.helm import (
     parse_helm_plugin_list,
 )
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location(
     "platform_k8s_filters", REPO_ROOT / "roles/platform_k8s/filter_plugins/platform_k8s.py"

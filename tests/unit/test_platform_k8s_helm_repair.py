@@ -22,7 +22,8 @@ import urllib.parse
 
 import pytest
 import yaml
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 RELEASE = {
     "name": "demo",

@@ -12,7 +12,8 @@ import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import init_plugin_loader
 from ansible.template import Templar, trust_as_template
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 PLAY = yaml.safe_load((REPO_ROOT / "playbooks/teardown.yml").read_text())[0]
 EXPRESSION = PLAY["vars"]["teardown_helm_releases"]

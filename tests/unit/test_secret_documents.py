@@ -19,7 +19,8 @@ import string
 import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 _spec = importlib.util.spec_from_file_location(
     "secret_documents", REPO_ROOT / "roles/platform_secrets/filter_plugins/secret_documents.py"

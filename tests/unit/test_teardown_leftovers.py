@@ -21,7 +21,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import (
 )
 from ansible_collections.amazon.aws.plugins.modules import elb_application_lb_info
 from moto import mock_aws
-from platform_test_support import REPO_ROOT
+
+from tests.support import REPO_ROOT
 
 REGION = "eu-west-1"
 CLUSTER = "ml-platform-local"
