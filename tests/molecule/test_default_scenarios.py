@@ -1,6 +1,8 @@
 """Every role's Molecule `default` scenario (render mode on localhost) passes.
 
-Scenarios are discovered, so a new role is tested as soon as it has molecule/default.
+Scenarios are discovered, so a new role is tested as soon as it has molecule/default. Each runs
+exactly as the README tells a user to: `../../scripts/with-env molecule test` inside the role's
+folder.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-ROLES = Path(__file__).resolve().parents[2] / "roles"
+REPO = Path(__file__).resolve().parents[2]
+ROLES = REPO / "roles"
+README_COMMAND = "cd roles/<role> && ../../scripts/with-env molecule test"
 SCENARIOS = sorted(
     p.parent.parent.parent.name for p in ROLES.glob("*/molecule/default/molecule.yml")
 )
@@ -28,7 +32,7 @@ def test_every_role_has_a_default_and_a_kind_scenario():
 def test_molecule_default_scenario(role, tool_env, tmp_path):
     env = dict(tool_env, MOLECULE_NO_LOG="false", ANSIBLE_NOCOLOR="1")
     result = subprocess.run(
-        ["molecule", "test", "--scenario-name", "default"],
+        ["../../scripts/with-env", "molecule", "test"],
         cwd=ROLES / role,
         env=env,
         capture_output=True,
@@ -39,3 +43,7 @@ def test_molecule_default_scenario(role, tool_env, tmp_path):
     (tmp_path / "molecule.log").write_text(output)
     assert result.returncode == 0, f"molecule test failed for {role}:\n{output[-6000:]}"
     assert "idempotence" in output and "Executed: Successful" in output
+
+
+def test_the_readme_shows_the_command_these_tests_run():
+    assert README_COMMAND in (REPO / "README.md").read_text()

@@ -54,6 +54,7 @@ def site(tool_env, tmp_path_factory):
         started = time.monotonic()
         result = subprocess.run(
             [
+                "scripts/with-env",  # as the README shows it
                 "ansible-playbook",
                 "-i",
                 "inventories/local",
