@@ -500,41 +500,17 @@ data "aws_iam_policy_document" "external_secrets" {
     }
   }
 
+  # Everything on an existing certificate (re-import, read, tag changes) needs ESO's tags on
+  # that certificate: one statement body, so both statements hold the same boundary.
   dynamic "statement" {
-    for_each = var.enable_acm_import ? [1] : []
+    for_each = var.enable_acm_import ? {
+      ReimportAndReadOwnCertificates = ["acm:ImportCertificate", "acm:GetCertificate", "acm:ListTagsForCertificate"]
+      TagOwnCertificates             = ["acm:AddTagsToCertificate", "acm:RemoveTagsFromCertificate"]
+    } : {}
 
     content {
-      sid = "ReimportAndReadOwnCertificates"
-      actions = [
-        "acm:ImportCertificate",
-        "acm:GetCertificate",
-        "acm:ListTagsForCertificate",
-      ]
-      resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
-
-      condition {
-        test     = "StringEquals"
-        variable = "aws:ResourceTag/managed-by"
-        values   = ["external-secrets"]
-      }
-
-      condition {
-        test     = "StringLike"
-        variable = "aws:ResourceTag/external-secrets-remote-key"
-        values   = ["${local.acm_remote_key_prefix}*"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.enable_acm_import ? [1] : []
-
-    content {
-      sid = "TagOwnCertificates"
-      actions = [
-        "acm:AddTagsToCertificate",
-        "acm:RemoveTagsFromCertificate",
-      ]
+      sid       = statement.key
+      actions   = statement.value
       resources = ["arn:${local.partition}:acm:${local.region}:${local.account_id}:certificate/*"]
 
       condition {
@@ -550,10 +526,14 @@ data "aws_iam_policy_document" "external_secrets" {
       }
 
       # The boundary tags themselves can never be added, changed or removed.
-      condition {
-        test     = "ForAllValues:StringNotEquals"
-        variable = "aws:TagKeys"
-        values   = ["managed-by", "external-secrets-remote-key"]
+      dynamic "condition" {
+        for_each = statement.key == "TagOwnCertificates" ? [1] : []
+
+        content {
+          test     = "ForAllValues:StringNotEquals"
+          variable = "aws:TagKeys"
+          values   = ["managed-by", "external-secrets-remote-key"]
+        }
       }
     }
   }
