@@ -35,6 +35,10 @@ MODULES = [
     "analysis",
     "canary",
     "aws",
+    "ansible",
+    "kube_api",
+    "helm_stand_in",
+    "external_secret",
 ]
 
 

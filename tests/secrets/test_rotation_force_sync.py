@@ -30,6 +30,7 @@ import sys
 import pytest
 
 from tests.support.aws import load_emulator
+from tests.support.external_secret import model_api_keys
 
 boto3 = pytest.importorskip("boto3")
 
@@ -142,31 +143,7 @@ class EsoModel:
 
 def the_external_secret():
     """As roles/platform_secrets/templates/objects.yml.j2 renders model-api-keys."""
-    return {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {
-            "name": "model-api-keys",
-            "namespace": "model-api",
-            "generation": 1,
-            "labels": {"app.kubernetes.io/component": "platform-secrets"},
-        },
-        "spec": {
-            "refreshInterval": "1h",
-            "secretStoreRef": {"kind": "ClusterSecretStore", "name": "aws-secrets-manager"},
-            "target": {
-                "name": "model-api-keys",
-                "template": {
-                    "engineVersion": "v2",
-                    "data": {"api-keys.json": "{{ .document }}", "smoke-api-key": "{{ .smoke }}"},
-                },
-            },
-            "data": [
-                {"secretKey": "document", "remoteRef": {"key": SECRET_NAME}},
-                {"secretKey": "smoke", "remoteRef": {"key": SECRET_NAME, "property": "keys.0"}},
-            ],
-        },
-    }
+    return model_api_keys(SECRET_NAME, labels={"app.kubernetes.io/component": "platform-secrets"})
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,14 @@ Import it as ``tests.support.<concern>`` (the repository root is on the path: py
   schedule;
 - ``canary``: the canary stack (all of the above together), the failure timeline, the detection
   bound and its CLI (``python -m tests.support.canary bound``);
-- ``aws``: the local inventory's AWS emulator (bin/aws-emulator) loaded as a module.
+- ``aws``: the local inventory's AWS emulator (bin/aws-emulator) loaded as a module;
+- ``ansible``: ansible-playbook run from the repository root with its ansible.cfg; local plays
+  written as playbooks, a play's decision recorded to a file;
+- ``kube_api``: a stand-in Kubernetes API server (JSON handler base, Status refusals, discovery
+  documents) served on 127.0.0.1, and a kubeconfig for it;
+- ``helm_stand_in``: a stand-in Helm 3 CLI (``install(bin_dir)`` puts it on PATH as ``helm``)
+  whose release storage the stand-in API server serves;
+- ``external_secret``: the model-api-keys ExternalSecret as the platform_secrets role renders it.
 """
 
 from __future__ import annotations

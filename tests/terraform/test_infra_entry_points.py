@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import uuid
 
 import pytest
 
+from tests.support.ansible import run_playbook
 from tests.support.aws import emulated_client
 
-from .conftest import REGION, REPO, TERRAFORM_DIR
+from .conftest import REGION, TERRAFORM_DIR
 
 pytestmark = pytest.mark.slow
 
@@ -61,9 +61,8 @@ def _state() -> str:
 
 
 def _platform_outputs(tmp_path, terraform_env, backend_file):
-    return subprocess.run(
+    return run_playbook(
         [
-            "ansible-playbook",
             "-i",
             "inventories/aws-dev",
             "playbooks/platform_outputs.yml",
@@ -72,17 +71,10 @@ def _platform_outputs(tmp_path, terraform_env, backend_file):
             "-e",
             f"platform_terraform_backend_config={os.path.relpath(backend_file, TERRAFORM_DIR)}",
         ],
-        cwd=REPO,
-        env={
-            **terraform_env,
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_NOCOLOR": "1",
-            "AWS_SESSION_TOKEN": "testing",
-        },
-        capture_output=True,
-        text=True,
+        terraform_env,
         timeout=600,
-        check=False,
+        ANSIBLE_NOCOLOR="1",
+        AWS_SESSION_TOKEN="testing",
     )
 
 

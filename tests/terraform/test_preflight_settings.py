@@ -8,11 +8,11 @@ preflight, naming both values. Runs the real playbook against the local (emulate
 from __future__ import annotations
 
 import os
-import subprocess
 
 import pytest
 import yaml
 
+from tests.support.ansible import run_playbook
 from tests.support.aws import emulated_client
 
 from .conftest import REPO
@@ -21,9 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 def _preflight(terraform_dir, var_file):
-    return subprocess.run(
+    return run_playbook(
         [
-            "ansible-playbook",
             "-i",
             "inventories/local",
             "playbooks/preflight.yml",
@@ -32,12 +31,9 @@ def _preflight(terraform_dir, var_file):
             "-e",
             f"platform_terraform_var_file={var_file}",
         ],
-        cwd=REPO,
-        env={**os.environ, "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"), "ANSIBLE_NOCOLOR": "1"},
-        capture_output=True,
-        text=True,
+        os.environ,
         timeout=300,
-        check=False,
+        ANSIBLE_NOCOLOR="1",
     )
 
 
@@ -113,9 +109,8 @@ def test_missing_autoscaling_service_linked_role_is_reported(
     if not role_exists and "AWSServiceRoleForAutoScaling" in existing:
         iam.delete_service_linked_role(RoleName="AWSServiceRoleForAutoScaling")
     (tmp_path / "env.tfvars").write_text(var_file_text)
-    proc = subprocess.run(
+    proc = run_playbook(
         [
-            "ansible-playbook",
             "-i",
             "inventories/local",
             "playbooks/preflight.yml",
@@ -126,20 +121,13 @@ def test_missing_autoscaling_service_linked_role_is_reported(
             "-e",
             "platform_terraform_var_file=env.tfvars",
         ],
-        cwd=REPO,
-        env={
-            **os.environ,
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_NOCOLOR": "1",
-            "AWS_ENDPOINT_URL": aws_emulator,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "eu-west-1",
-        },
-        capture_output=True,
-        text=True,
+        os.environ,
         timeout=300,
-        check=False,
+        ANSIBLE_NOCOLOR="1",
+        AWS_ENDPOINT_URL=aws_emulator,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="eu-west-1",
     )
     output = " ".join(proc.stdout.split())
     assert "AWS credentials do not work" not in output, output[-3000:]

@@ -11,10 +11,7 @@ runner, which does not resolve there, and always fell back to the smoke analysis
 
 from __future__ import annotations
 
-import http.server
 import json
-import subprocess
-import threading
 import urllib.parse
 from pathlib import Path
 from typing import ClassVar
@@ -23,9 +20,10 @@ import pytest
 import yaml
 
 from tests.support import REPO_ROOT
+from tests.support.ansible import run_and_record
+from tests.support.kube_api import TOKEN, JsonHandler, cluster, status
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TOKEN = "t0ken"
 ROLLOUT = next(yaml.safe_load_all((FIXTURES / "rollout-healthy.yaml").read_text()))
 STABLE = ROLLOUT["status"]["stableRS"]
 PROXY = (
@@ -39,124 +37,58 @@ ADDRESS = yaml.safe_load((REPO_ROOT / "roles/model_api/defaults/main.yml").read_
 ]
 
 
-class StubApiServer(http.server.BaseHTTPRequestHandler):
+class StubApiServer(JsonHandler):
     prometheus: ClassVar[str] = "ready"  # ready | no-endpoints
     queries: ClassVar[list] = []
 
     def do_GET(self):
         url = urllib.parse.urlparse(self.path)
         if self.headers["Authorization"] != f"Bearer {TOKEN}":
-            return self._send(401, {"kind": "Status", "code": 401, "message": "Unauthorized"})
+            return self.send_json(*status(401, "Unauthorized", "Unauthorized"))
         base = "/apis/argoproj.io/v1alpha1/namespaces/model-api"
         if url.path == f"{base}/rollouts/model-api":
-            return self._send(200, ROLLOUT)
+            return self.send_json(200, ROLLOUT)
         if url.path == f"{base}/analysisruns":
-            return self._send(200, {"kind": "AnalysisRunList", "items": [], "metadata": {}})
+            return self.send_json(200, {"kind": "AnalysisRunList", "items": [], "metadata": {}})
         if url.path == PROXY:
             self.queries.append(dict(urllib.parse.parse_qsl(url.query))["query"])
             if self.prometheus == "no-endpoints":
-                return self._send(
-                    503,
-                    {
-                        "kind": "Status",
-                        "apiVersion": "v1",
-                        "status": "Failure",
-                        "reason": "ServiceUnavailable",
-                        "code": 503,
-                        "message": NO_ENDPOINTS,
-                    },
-                )
+                return self.send_json(*status(503, "ServiceUnavailable", NO_ENDPOINTS))
             sample = {"metric": {}, "value": [1764529200, "4"]}
-            return self._send(
+            return self.send_json(
                 200, {"status": "success", "data": {"resultType": "vector", "result": [sample]}}
             )
-        return self._send(404, {"kind": "Status", "code": 404, "message": f"no {url.path}"})
-
-    def _send(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        return self.send_json(*status(404, "NotFound", f"no {url.path}"))
 
 
 @pytest.fixture
 def kubeconfig(tmp_path):
     StubApiServer.queries = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubApiServer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    path = tmp_path / "kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "stub",
-                        "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"},
-                    }
-                ],
-                "users": [{"name": "deploy", "user": {"token": TOKEN}}],
-                "contexts": [{"name": "stub", "context": {"cluster": "stub", "user": "deploy"}}],
-                "current-context": "stub",
-            }
-        )
-    )
-    yield path
-    server.shutdown()
-    server.server_close()
+    with cluster(tmp_path, StubApiServer, TOKEN, user="deploy") as path:
+        yield path
 
 
 def decide(tool_env, tmp_path, kubeconfig):
-    out = tmp_path / "decision.json"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "vars": {
-                        "platform_k8s_render": False,
-                        "platform_kubeconfig": str(kubeconfig),
-                        "deploy_namespace": "model-api",
-                        "deploy_name": "model-api",
-                        "model_api_prometheus_address": ADDRESS,
-                    },
-                    "tasks": [
-                        {
-                            "ansible.builtin.include_tasks": str(
-                                REPO_ROOT / "playbooks/tasks/deploy_analysis.yml"
-                            )
-                        },
-                        {
-                            "ansible.builtin.copy": {
-                                "dest": str(out),
-                                "content": RECORD,
-                                "mode": "0644",
-                            }
-                        },
-                    ],
-                }
-            ]
-        )
+    recorded = run_and_record(
+        tool_env,
+        tmp_path,
+        RECORD,
+        vars={
+            "platform_k8s_render": False,
+            "platform_kubeconfig": str(kubeconfig),
+            "deploy_namespace": "model-api",
+            "deploy_name": "model-api",
+            "model_api_prometheus_address": ADDRESS,
+        },
+        tasks=[
+            {
+                "ansible.builtin.include_tasks": str(
+                    REPO_ROOT / "playbooks/tasks/deploy_analysis.yml"
+                )
+            }
+        ],
     )
-    env = dict(tool_env, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    result = subprocess.run(
-        ["ansible-playbook", str(playbook)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return json.loads(out.read_text())
+    return json.loads(recorded)
 
 
 def test_a_runner_with_only_the_api_server_gets_the_prometheus_analysis(

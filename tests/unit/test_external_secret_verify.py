@@ -26,6 +26,7 @@ from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
 from platform_k8s import NotFoundError  # noqa: E402
+from tests.support.external_secret import model_api_keys  # noqa: E402
 
 SECRET_ID = "ml-platform/local/service/api-keys"
 KEY_A = "kA7" + "x" * 40  # stand-ins for API keys; must never appear in any output
@@ -48,27 +49,10 @@ def external_secret(
     synced=None,
     store_kind="ClusterSecretStore",
 ):
-    obj = {
-        "apiVersion": "external-secrets.io/v1",
-        "kind": "ExternalSecret",
-        "metadata": {"name": "model-api-keys", "namespace": "model-api", "generation": generation},
-        "spec": {
-            "refreshInterval": "1m",
-            "secretStoreRef": {"kind": store_kind, "name": "aws-secrets-manager"},
-            "target": {
-                "name": "model-api-keys",
-                "template": {
-                    "engineVersion": "v2",
-                    "data": {"api-keys.json": "{{ .document }}", "smoke-api-key": "{{ .smoke }}"},
-                },
-            },
-            "data": [
-                {"secretKey": "document", "remoteRef": {"key": SECRET_ID}},
-                {"secretKey": "smoke", "remoteRef": {"key": SECRET_ID, "property": "keys.0"}},
-            ],
-        },
-        "status": {"syncedResourceVersion": synced or f"{generation}-0a1b2c"},
-    }
+    obj = model_api_keys(
+        SECRET_ID, refresh_interval="1m", generation=generation, store_kind=store_kind
+    )
+    obj["status"] = {"syncedResourceVersion": synced or f"{generation}-0a1b2c"}
     if ready is not None:
         obj["status"]["conditions"] = [
             {"type": "Ready", "status": ready, "reason": reason, "message": message}

@@ -13,11 +13,8 @@ live_release.yml keeps the image the Rollout declares: read with kubernetes.core
 
 from __future__ import annotations
 
-import http.server
 import importlib.util
 import json
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +22,8 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from tests.support import REPO_ROOT
+from tests.support.ansible import run_and_record, run_playbook, succeeded
+from tests.support.kube_api import JsonHandler, api_resource, cluster, discovery, status
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IMAGE = "{{ model_api_image_repository }}:{{ model_api_image_tag }}"
@@ -91,15 +90,10 @@ def _service_stage(tool_env, render_dir, *extra):
         "platform_render_dir": str(render_dir),
         "platform_infra": {"ecr_repository_url": ECR, "vpc_cidr": "10.0.0.0/16"},
     }
-    result = subprocess.run(
-        ["ansible-playbook", "playbooks/service.yml", "-e", json.dumps(extra_vars), *extra],
-        cwd=REPO_ROOT,
-        env=tool_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_playbook(
+        ["playbooks/service.yml", "-e", json.dumps(extra_vars), *extra], tool_env, timeout=300
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    succeeded(result)
     (rollout_file,) = (render_dir / "model-api" / "manifests").glob("*-rollout-model-api-*.yaml")
     rollout = yaml.safe_load(rollout_file.read_text())
     return rollout["spec"]["template"]["spec"]["containers"][0]["image"], result.stdout
@@ -124,139 +118,43 @@ def test_a_first_site_run_installs_the_initial_tag(tool_env, tmp_path):
 
 
 def _discovery(with_rollouts):
-    groups = [{"name": "argoproj.io", "version": "v1alpha1"}] if with_rollouts else []
-    return {
-        "/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"},
-        "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
-        "/api/v1": {"kind": "APIResourceList", "groupVersion": "v1", "resources": []},
-        "/apis": {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [
-                {
-                    "name": g["name"],
-                    "versions": [
-                        {"groupVersion": f"{g['name']}/{g['version']}", "version": g["version"]}
-                    ],
-                    "preferredVersion": {
-                        "groupVersion": f"{g['name']}/{g['version']}",
-                        "version": g["version"],
-                    },
-                }
-                for g in groups
-            ],
-        },
-        "/apis/argoproj.io/v1alpha1": {
-            "kind": "APIResourceList",
-            "groupVersion": "argoproj.io/v1alpha1",
-            "resources": [
-                {
-                    "name": "rollouts",
-                    "singularName": "rollout",
-                    "namespaced": True,
-                    "kind": "Rollout",
-                    "shortNames": ["ro"],
-                    "verbs": ["get", "list", "patch", "update", "watch", "create", "delete"],
-                }
-            ],
-        },
-    }
+    """Discovery with the Argo Rollouts CRD installed, or without (no argoproj.io group)."""
+    rollouts = api_resource("rollouts", "Rollout", True, "rollout", shortNames=["ro"])
+    return discovery(core=[], groups={"argoproj.io/v1alpha1": [rollouts]} if with_rollouts else {})
 
 
 @pytest.fixture
 def api_server(tmp_path):
     served = {"discovery": _discovery(True), "rollout": recorded_rollout("paused")}
 
-    class Api(http.server.BaseHTTPRequestHandler):
+    class Api(JsonHandler):
         def do_GET(self):
             path = self.path.split("?", 1)[0]
             rollout_path = "/apis/argoproj.io/v1alpha1/namespaces/model-api/rollouts/model-api"
             if path in served["discovery"]:
-                return self._send(200, served["discovery"][path])
+                return self.send_json(200, served["discovery"][path])
             if path == rollout_path and served["rollout"] is not None:
-                return self._send(200, served["rollout"])
-            return self._send(404, {"kind": "Status", "code": 404, "reason": "NotFound"})
+                return self.send_json(200, served["rollout"])
+            return self.send_json(*status(404, "NotFound", f"{path} not found"))
 
-        def _send(self, code, body):
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "c",
-                        "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"},
-                    }
-                ],
-                "users": [{"name": "u", "user": {"token": "t0ken"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                "current-context": "c",
-            }
-        )
-    )
-    yield served, kubeconfig
-    server.shutdown()
-    server.server_close()
+    with cluster(tmp_path, Api, user="u") as kubeconfig:
+        yield served, kubeconfig
 
 
 def _live_release_in_apply_mode(tool_env, tmp_path, kubeconfig):
-    out = tmp_path / "release.txt"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "vars": {
-                        "platform_k8s_render": False,
-                        "platform_kubeconfig": str(kubeconfig),
-                        "platform_infra": {"ecr_repository_url": ECR, "vpc_cidr": "10.0.0.0/16"},
-                    },
-                    "tasks": [
-                        {
-                            "ansible.builtin.include_role": {
-                                "name": "model_api",
-                                "tasks_from": "live_release",
-                            }
-                        },
-                        {
-                            "ansible.builtin.copy": {
-                                "dest": str(out),
-                                "content": IMAGE,
-                                "mode": "0644",
-                            }
-                        },
-                    ],
-                }
-            ]
-        )
+    return run_and_record(
+        tool_env,
+        tmp_path,
+        IMAGE,
+        vars={
+            "platform_k8s_render": False,
+            "platform_kubeconfig": str(kubeconfig),
+            "platform_infra": {"ecr_repository_url": ECR, "vpc_cidr": "10.0.0.0/16"},
+        },
+        tasks=[
+            {"ansible.builtin.include_role": {"name": "model_api", "tasks_from": "live_release"}}
+        ],
     )
-    env = dict(tool_env, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    result = subprocess.run(
-        ["ansible-playbook", str(playbook)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return out.read_text()
 
 
 def test_apply_mode_keeps_the_image_of_the_rollout_in_the_cluster(tool_env, tmp_path, api_server):

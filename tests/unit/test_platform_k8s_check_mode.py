@@ -11,11 +11,7 @@ Rollout failed the run, and the Deployment wait (k8s_info waits for real in chec
 
 from __future__ import annotations
 
-import http.server
-import json
 import re
-import subprocess
-import threading
 import urllib.parse
 from typing import ClassVar
 
@@ -23,89 +19,60 @@ import pytest
 import yaml
 
 from tests.support import REPO_ROOT
+from tests.support.ansible import local_play, run_playbook, write_playbook
+from tests.support.kube_api import (
+    TOKEN,
+    JsonHandler,
+    api_resource,
+    cluster,
+    discovery,
+    status,
+)
 
-TOKEN = "t0ken"
 EXISTING = ["default", "kube-system"]
 
 
-def resource(name, kind, namespaced, singular):
-    return {
-        "name": name,
-        "singularName": singular,
-        "namespaced": namespaced,
-        "kind": kind,
-        "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-    }
-
-
-DISCOVERY = {
-    "/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"},
-    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
-    "/apis": {
-        "kind": "APIGroupList",
-        "apiVersion": "v1",
-        "groups": [
-            {
-                "name": group,
-                "versions": [{"groupVersion": f"{group}/v1", "version": "v1"}],
-                "preferredVersion": {"groupVersion": f"{group}/v1", "version": "v1"},
-            }
-            for group in ("apps", "apiextensions.k8s.io")
+DISCOVERY = discovery(
+    core=[
+        api_resource("namespaces", "Namespace", False, "namespace"),
+        api_resource("configmaps", "ConfigMap", True, "configmap"),
+    ],
+    groups={
+        "apps/v1": [api_resource("deployments", "Deployment", True, "deployment")],
+        "apiextensions.k8s.io/v1": [
+            api_resource("customresourcedefinitions", "CustomResourceDefinition", False, "crd")
         ],
     },
-    "/api/v1": {
-        "kind": "APIResourceList",
-        "groupVersion": "v1",
-        "resources": [
-            resource("namespaces", "Namespace", False, "namespace"),
-            resource("configmaps", "ConfigMap", True, "configmap"),
-        ],
-    },
-    "/apis/apps/v1": {
-        "kind": "APIResourceList",
-        "groupVersion": "apps/v1",
-        "resources": [resource("deployments", "Deployment", True, "deployment")],
-    },
-    "/apis/apiextensions.k8s.io/v1": {
-        "kind": "APIResourceList",
-        "groupVersion": "apiextensions.k8s.io/v1",
-        "resources": [
-            resource("customresourcedefinitions", "CustomResourceDefinition", False, "crd")
-        ],
-    },
-}
+)
 
 
 def not_found(message):
-    return 404, {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "status": "Failure",
-        "message": message,
-        "reason": "NotFound",
-        "code": 404,
-    }
+    return status(404, "NotFound", message)
 
 
-class FreshCluster(http.server.BaseHTTPRequestHandler):
+class FreshCluster(JsonHandler):
     writes: ClassVar[list] = []
 
     def do_GET(self):
         path = urllib.parse.urlparse(self.path).path
         if path in DISCOVERY:
-            return self._send(200, DISCOVERY[path])
+            return self.send_json(200, DISCOVERY[path])
         if path == "/api/v1/namespaces":
             items = [{"metadata": {"name": n}} for n in EXISTING]
-            return self._send(200, {"kind": "NamespaceList", "apiVersion": "v1", "items": items})
+            return self.send_json(
+                200, {"kind": "NamespaceList", "apiVersion": "v1", "items": items}
+            )
         match = re.match(r"^/api/v1/namespaces/([^/]+)(?:/(\w+)/([^/]+))?$", path)
         if match:
             namespace, plural, name = match.groups()
             if plural is None and namespace in EXISTING:
-                return self._send(200, {"kind": "Namespace", "metadata": {"name": namespace}})
-            return self._send(
+                return self.send_json(200, {"kind": "Namespace", "metadata": {"name": namespace}})
+            return self.send_json(
                 *not_found(f'{plural or "namespaces"} "{name or namespace}" not found')
             )
-        return self._send(*not_found(f"the server could not find the requested resource {path}"))
+        return self.send_json(
+            *not_found(f"the server could not find the requested resource {path}")
+        )
 
     def do_PATCH(self):
         url = urllib.parse.urlparse(self.path)
@@ -114,93 +81,46 @@ class FreshCluster(http.server.BaseHTTPRequestHandler):
         self.writes.append({"path": url.path, "dryRun": params.get("dryRun")})
         namespace = (body.get("metadata") or {}).get("namespace")
         if namespace and namespace not in EXISTING:
-            return self._send(*not_found(f'namespaces "{namespace}" not found'))
-        return self._send(200, body)
-
-    def _send(self, code, body):
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+            return self.send_json(*not_found(f'namespaces "{namespace}" not found'))
+        return self.send_json(200, body)
 
 
 @pytest.fixture
 def kubeconfig(tmp_path):
     FreshCluster.writes = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FreshCluster)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    host = f"http://127.0.0.1:{server.server_address[1]}"
-    path = tmp_path / "kubeconfig"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [{"name": "fresh", "cluster": {"server": host}}],
-                "users": [{"name": "admin", "user": {"token": TOKEN}}],
-                "contexts": [{"name": "fresh", "context": {"cluster": "fresh", "user": "admin"}}],
-                "current-context": "fresh",
-            }
-        )
-    )
-    yield path
-    server.shutdown()
-    server.server_close()
+    with cluster(tmp_path, FreshCluster, TOKEN) as path:
+        yield path
 
 
 def test_check_mode_on_a_fresh_cluster_reports_and_does_not_fail(tool_env, tmp_path, kubeconfig):
     objects = REPO_ROOT / "roles/platform_k8s/molecule/default/objects.k8s.yaml"
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
-                {
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "roles": ["platform_defaults"],
-                    "vars": {"platform_k8s_mode": "apply", "platform_kubeconfig": str(kubeconfig)},
-                    "tasks": [
+    play = local_play(
+        roles=["platform_defaults"],
+        vars={"platform_k8s_mode": "apply", "platform_kubeconfig": str(kubeconfig)},
+        tasks=[
+            {
+                "ansible.builtin.include_role": {"name": "platform_k8s", "tasks_from": "apply"},
+                "vars": {
+                    "platform_k8s_component": "demo",
+                    "platform_k8s_manifests": "{{ lookup('ansible.builtin.file', '"
+                    + str(objects)
+                    + "') | ansible.builtin.from_yaml_all | list }}",
+                    "platform_k8s_wait": [
                         {
-                            "ansible.builtin.include_role": {
-                                "name": "platform_k8s",
-                                "tasks_from": "apply",
-                            },
-                            "vars": {
-                                "platform_k8s_component": "demo",
-                                "platform_k8s_manifests": "{{ lookup('ansible.builtin.file', '"
-                                + str(objects)
-                                + "') | ansible.builtin.from_yaml_all | list }}",
-                                "platform_k8s_wait": [
-                                    {
-                                        "api_version": "apps/v1",
-                                        "kind": "Deployment",
-                                        "name": "demo",
-                                        "namespace": "demo",
-                                        "condition": {"type": "Available", "status": "True"},
-                                        "timeout": 5,
-                                    }
-                                ],
-                            },
+                            "api_version": "apps/v1",
+                            "kind": "Deployment",
+                            "name": "demo",
+                            "namespace": "demo",
+                            "condition": {"type": "Available", "status": "True"},
+                            "timeout": 5,
                         }
                     ],
-                }
-            ]
-        )
+                },
+            }
+        ],
     )
-    env = dict(tool_env, ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"))
-    result = subprocess.run(
-        ["ansible-playbook", "--check", str(playbook)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    playbook = write_playbook(tmp_path / "play.yml", play)
+    result = run_playbook(["--check", playbook], tool_env)
     output = " ".join((result.stdout + result.stderr).split())  # the callback wraps long lines
     assert result.returncode == 0, output[-5000:]
     assert "would create ConfigMap/settings in demo: namespace demo does not exist yet" in output

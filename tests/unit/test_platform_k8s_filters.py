@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -27,6 +26,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.helm import (
 )
 
 from tests.support import REPO_ROOT
+from tests.support.ansible import local_play, run_playbook, write_playbook
 
 _spec = importlib.util.spec_from_file_location(
     "platform_k8s_filters", REPO_ROOT / "roles/platform_k8s/filter_plugins/platform_k8s.py"
@@ -221,21 +221,17 @@ def _run_version_check(tool_env, tmp_path, stdout):
     fake.parent.mkdir()
     fake.write_text(f"#!/bin/sh\necho '{stdout}'\n")
     fake.chmod(0o755)
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
-        "    - ansible.builtin.include_role: {name: platform_k8s, tasks_from: helm_version}\n"
+    play = local_play(
+        tasks=[
+            {"ansible.builtin.include_role": {"name": "platform_k8s", "tasks_from": "helm_version"}}
+        ]
     )
-    env = dict(tool_env, PATH=f"{fake.parent}{os.pathsep}{tool_env['PATH']}")
-    env["ANSIBLE_ROLES_PATH"] = str(REPO_ROOT / "roles")
-    env["ANSIBLE_CONFIG"] = str(REPO_ROOT / "ansible.cfg")
-    return subprocess.run(
-        ["ansible-playbook", str(playbook)],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_playbook(
+        [write_playbook(tmp_path / "play.yml", play)],
+        tool_env,
         timeout=120,
+        PATH=f"{fake.parent}{os.pathsep}{tool_env['PATH']}",
+        ANSIBLE_ROLES_PATH=str(REPO_ROOT / "roles"),
     )
 
 

@@ -2,7 +2,7 @@
 
 platform_k8s's apply path (tasks/cluster.yml -> tasks/helm.yml) runs through ansible-playbook
 with kubernetes.core 6.2.0's real helm, helm_info, k8s_info and k8s modules. The Helm CLI is a
-stand-in (tests/unit/helm_stand_in.py: Helm v3.21.4's list, upgrade and uninstall rules, cited
+stand-in (tests/support/helm_stand_in.py: Helm v3.21.4's list, upgrade and uninstall rules, cited
 there); the API server is a stand-in that serves the release's revisions as Helm's storage
 Secrets (helm v3.21.4 pkg/storage/driver/secrets.go: sh.helm.release.v1.<name>.v<revision>,
 labels name/owner/status/version) and deletes them. Before, a failed release whose values and
@@ -12,18 +12,15 @@ later run fail with "another operation (install/upgrade/rollback) is in progress
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import subprocess
-import sys
-import threading
 import urllib.parse
 
 import pytest
-import yaml
 
-from tests.support import REPO_ROOT
+from tests.support import helm_stand_in, kube_api
+from tests.support.ansible import local_play, run_playbook, write_playbook
+from tests.support.kube_api import JsonHandler, api_resource, discovery, status
 
 RELEASE = {
     "name": "demo",
@@ -62,35 +59,18 @@ def secret(state, rev):
     }
 
 
-DISCOVERY = {
-    "/version": {"major": "1", "minor": "33", "gitVersion": "v1.33.0"},
-    "/api": {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []},
-    "/apis": {"kind": "APIGroupList", "apiVersion": "v1", "groups": []},
-    "/api/v1": {
-        "kind": "APIResourceList",
-        "groupVersion": "v1",
-        "resources": [
-            {
-                "name": "secrets",
-                "singularName": "secret",
-                "namespaced": True,
-                "kind": "Secret",
-                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"],
-            }
-        ],
-    },
-}
+DISCOVERY = discovery(core=[api_resource("secrets", "Secret", True, "secret")])
 
 
 def make_api_server(state_file):
-    class HelmStorage(http.server.BaseHTTPRequestHandler):
+    class HelmStorage(JsonHandler):
         def state(self):
             return json.loads(state_file.read_text())
 
         def do_GET(self):
             url = urllib.parse.urlparse(self.path)
             if url.path in DISCOVERY:
-                return self._send(200, DISCOVERY[url.path])
+                return self.send_json(200, DISCOVERY[url.path])
             state = self.state()
             match = re.match(r"^/api/v1/namespaces/([^/]+)/secrets(?:/([^/]+))?$", url.path)
             if match and match.group(1) == state["namespace"]:
@@ -103,24 +83,14 @@ def make_api_server(state_file):
                         for s in secrets
                         if all(s["metadata"]["labels"].get(k) == v for k, v in wanted.items())
                     ]
-                    return self._send(
+                    return self.send_json(
                         200,
                         {"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": items},
                     )
                 for item in secrets:
                     if item["metadata"]["name"] == match.group(2):
-                        return self._send(200, item)
-            return self._send(
-                404,
-                {
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "status": "Failure",
-                    "reason": "NotFound",
-                    "code": 404,
-                    "message": f"{url.path} not found",
-                },
-            )
+                        return self.send_json(200, item)
+            return self.send_json(*status(404, "NotFound", f"{url.path} not found"))
 
         def do_DELETE(self):
             url = urllib.parse.urlparse(self.path)
@@ -128,24 +98,11 @@ def make_api_server(state_file):
             name = url.path.rsplit("/", 1)[-1]
             kept = [r for r in state["revisions"] if secret(state, r)["metadata"]["name"] != name]
             if len(kept) == len(state["revisions"]):
-                return self._send(
-                    404, {"kind": "Status", "code": 404, "message": f'secrets "{name}" not found'}
-                )
+                return self.send_json(*status(404, "NotFound", f'secrets "{name}" not found'))
             state["revisions"] = kept
             state.setdefault("deleted", []).append(name)
             state_file.write_text(json.dumps(state))
-            return self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
-
-        def _send(self, code, body):
-            data = json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
+            return self.send_json(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
     return HelmStorage
 
@@ -153,86 +110,44 @@ def make_api_server(state_file):
 @pytest.fixture
 def cluster(tmp_path, tool_env):
     state_file = tmp_path / "helm-state.json"
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_api_server(state_file))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [
-                    {
-                        "name": "c",
-                        "cluster": {"server": f"http://127.0.0.1:{server.server_address[1]}"},
-                    }
-                ],
-                "users": [{"name": "admin", "user": {"token": "t0ken"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "admin"}}],
-                "current-context": "c",
-            }
-        )
-    )
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    helm = bin_dir / "helm"
-    helm.write_text(
-        f'#!/bin/sh\nexec "{sys.executable}" "{REPO_ROOT}/tests/unit/helm_stand_in.py" "$@"\n'
-    )
-    helm.chmod(0o755)
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        yaml.safe_dump(
-            [
+    helm_stand_in.install(bin_dir)
+    with kube_api.cluster(tmp_path, make_api_server(state_file)) as kubeconfig:
+        play = local_play(
+            roles=["platform_defaults"],
+            vars={
+                "platform_k8s_render": False,
+                "platform_kubeconfig": str(kubeconfig),
+                "platform_build_dir": str(tmp_path / "build"),
+            },
+            tasks=[
                 {
-                    "hosts": "localhost",
-                    "gather_facts": False,
-                    "roles": ["platform_defaults"],
-                    "vars": {
-                        "platform_k8s_render": False,
-                        "platform_kubeconfig": str(kubeconfig),
-                        "platform_build_dir": str(tmp_path / "build"),
+                    "ansible.builtin.include_role": {
+                        "name": "platform_k8s",
+                        "tasks_from": "cluster",
                     },
-                    "tasks": [
-                        {
-                            "ansible.builtin.include_role": {
-                                "name": "platform_k8s",
-                                "tasks_from": "cluster",
-                            },
-                            "vars": {
-                                "platform_k8s_component": "demo",
-                                "platform_k8s_helm_release": RELEASE,
-                            },
-                        }
-                    ],
+                    "vars": {
+                        "platform_k8s_component": "demo",
+                        "platform_k8s_helm_release": RELEASE,
+                    },
                 }
-            ]
+            ],
         )
-    )
-    env = dict(
-        tool_env,
-        PATH=f"{bin_dir}:{tool_env['PATH']}",
-        HELM_STAND_IN_STATE=str(state_file),
-        ANSIBLE_CONFIG=str(REPO_ROOT / "ansible.cfg"),
-    )
+        playbook = write_playbook(tmp_path / "play.yml", play)
 
-    def run(revisions):
-        state_file.write_text(
-            json.dumps({"name": "demo", "namespace": "demo", "revisions": revisions})
-        )
-        result = subprocess.run(
-            ["ansible-playbook", str(playbook)],
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        return result, json.loads(state_file.read_text())
+        def run(revisions):
+            state_file.write_text(
+                json.dumps({"name": "demo", "namespace": "demo", "revisions": revisions})
+            )
+            result = run_playbook(
+                [playbook],
+                tool_env,
+                PATH=f"{bin_dir}:{tool_env['PATH']}",
+                HELM_STAND_IN_STATE=str(state_file),
+            )
+            return result, json.loads(state_file.read_text())
 
-    yield run
-    server.shutdown()
-    server.server_close()
+        yield run
 
 
 def upgrades(state):

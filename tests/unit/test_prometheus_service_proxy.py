@@ -12,33 +12,19 @@ HTTP API documents them (status/data/resultType/result; errors with errorType/er
 
 from __future__ import annotations
 
-import http.server
-import json
-import threading
 import urllib.parse
 from typing import ClassVar
 
 import prometheus_query
 import pytest
 
-TOKEN = "t0ken"
+from tests.support.kube_api import TOKEN, JsonHandler, serve, status
+
 PROXY = (
     "/api/v1/namespaces/monitoring/services/http:kube-prometheus-stack-prometheus:9090"
     "/proxy/api/v1/query"
 )
 SERVICE = {"namespace": "monitoring", "name": "kube-prometheus-stack-prometheus", "port": "9090"}
-
-
-def status(code, reason, message):
-    return code, {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
 
 
 ANSWERS = {
@@ -74,7 +60,7 @@ ANSWERS = {
 }
 
 
-class StubApiServer(http.server.BaseHTTPRequestHandler):
+class StubApiServer(JsonHandler):
     requests: ClassVar[list] = []
 
     def do_GET(self):
@@ -89,26 +75,14 @@ class StubApiServer(http.server.BaseHTTPRequestHandler):
             code, body = status(404, "NotFound", f"the server could not find {url.path}")
         else:
             code, body = ANSWERS[params["query"]]
-        data = json.dumps(body).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        self.send_json(code, body)
 
 
 @pytest.fixture
 def api_server():
     StubApiServer.requests = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), StubApiServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serve(StubApiServer) as url:
+        yield url
 
 
 def run(run_module, host, q, **kwargs):

@@ -1,5 +1,7 @@
 """A stand-in for the Helm 3 CLI, for tests/unit/test_platform_k8s_helm_repair.py.
 
+``install(bin_dir)`` puts it on a PATH as ``helm``, which runs this file as a script.
+
 It keeps a release's revisions in a JSON file (env HELM_STAND_IN_STATE), shared with the test's
 stand-in API server, which serves them as Helm's storage Secrets. It answers only the commands
 kubernetes.core 6.2.0's helm and helm_info modules send, and follows Helm v3.21.4 where it
@@ -19,23 +21,34 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 import yaml
 
-STATE = os.environ["HELM_STAND_IN_STATE"]
 VERSION = (
     'version.BuildInfo{Version:"v3.21.4", GitCommit:"813176c51bb5c181dbbd7901298ddcc104cd3417",'
     ' GitTreeState:"clean", GoVersion:"go1.x"}'
 )
 
 
+def install(bin_dir: Path) -> Path:
+    """Write bin_dir/helm, which runs this stand-in; returns its path."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    helm = bin_dir / "helm"
+    # -P: the script's folder (tests/support, whose ansible.py would shadow Ansible) is not put
+    # on sys.path
+    helm.write_text(f'#!/bin/sh\nexec "{sys.executable}" -P "{Path(__file__).resolve()}" "$@"\n')
+    helm.chmod(0o755)
+    return helm
+
+
 def load():
-    with open(STATE) as handle:
+    with open(os.environ["HELM_STAND_IN_STATE"]) as handle:
         return json.load(handle)
 
 
 def save(state):
-    with open(STATE, "w") as handle:
+    with open(os.environ["HELM_STAND_IN_STATE"], "w") as handle:
         json.dump(state, handle)
 
 
