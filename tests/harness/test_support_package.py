@@ -35,7 +35,7 @@ MODULES = [
     "analysis",
     "canary",
     "aws",
-    "ansible",
+    "playbook",
     "kube_api",
     "helm_stand_in",
     "external_secret",

@@ -16,7 +16,7 @@ Import it as ``tests.support.<concern>`` (the repository root is on the path: py
 - ``canary``: the canary stack (all of the above together), the failure timeline, the detection
   bound and its CLI (``python -m tests.support.canary bound``);
 - ``aws``: the local inventory's AWS emulator (bin/aws-emulator) loaded as a module;
-- ``ansible``: ansible-playbook run from the repository root with its ansible.cfg; local plays
+- ``playbook``: ansible-playbook run from the repository root with its ansible.cfg; local plays
   written as playbooks, a play's decision recorded to a file;
 - ``kube_api``: a stand-in Kubernetes API server (JSON handler base, Status refusals, discovery
   documents) served on 127.0.0.1, and a kubeconfig for it;

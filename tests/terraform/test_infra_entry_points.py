@@ -15,8 +15,8 @@ import uuid
 
 import pytest
 
-from tests.support.ansible import run_playbook
 from tests.support.aws import emulated_client
+from tests.support.playbook import run_playbook
 
 from .conftest import REGION, TERRAFORM_DIR
 

@@ -12,8 +12,8 @@ import os
 import pytest
 import yaml
 
-from tests.support.ansible import run_playbook
 from tests.support.aws import emulated_client
+from tests.support.playbook import run_playbook
 
 from .conftest import REPO
 

@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from tests.support import REPO_ROOT
-from tests.support.ansible import run_and_record
 from tests.support.kube_api import TOKEN, JsonHandler, cluster, status
+from tests.support.playbook import run_and_record
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROLLOUT = next(yaml.safe_load_all((FIXTURES / "rollout-healthy.yaml").read_text()))

@@ -22,8 +22,8 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 from tests.support import REPO_ROOT
-from tests.support.ansible import run_and_record, run_playbook, succeeded
 from tests.support.kube_api import JsonHandler, api_resource, cluster, discovery, status
+from tests.support.playbook import run_and_record, run_playbook, succeeded
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IMAGE = "{{ model_api_image_repository }}:{{ model_api_image_tag }}"

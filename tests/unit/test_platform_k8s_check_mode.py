@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from tests.support import REPO_ROOT
-from tests.support.ansible import local_play, run_playbook, write_playbook
 from tests.support.kube_api import (
     TOKEN,
     JsonHandler,
@@ -28,6 +27,7 @@ from tests.support.kube_api import (
     discovery,
     status,
 )
+from tests.support.playbook import local_play, run_playbook, write_playbook
 
 EXISTING = ["default", "kube-system"]
 

@@ -26,7 +26,7 @@ from ansible_collections.kubernetes.core.plugins.module_utils.helm import (
 )
 
 from tests.support import REPO_ROOT
-from tests.support.ansible import local_play, run_playbook, write_playbook
+from tests.support.playbook import local_play, run_playbook, write_playbook
 
 _spec = importlib.util.spec_from_file_location(
     "platform_k8s_filters", REPO_ROOT / "roles/platform_k8s/filter_plugins/platform_k8s.py"

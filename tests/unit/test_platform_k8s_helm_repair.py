@@ -19,8 +19,8 @@ import urllib.parse
 import pytest
 
 from tests.support import helm_stand_in, kube_api
-from tests.support.ansible import local_play, run_playbook, write_playbook
 from tests.support.kube_api import JsonHandler, api_resource, discovery, status
+from tests.support.playbook import local_play, run_playbook, write_playbook
 
 RELEASE = {
     "name": "demo",
