@@ -248,10 +248,12 @@ def test_wrong_method_is_405(api: SyncApi) -> None:
 def test_unexpected_exception_is_json_500_and_logged_with_request_id(
     api: SyncApi, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def explode(self, instances):
+    def explode(self, *args):
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(type(api.app[app_module.MODEL_KEY]), "predict", explode)
+    # Both ways to a prediction: the checked fast path and predict() after validation.
+    for method in ("predict", "predict_checked"):
+        monkeypatch.setattr(type(api.app[app_module.MODEL_KEY]), method, explode)
     with caplog.at_level(logging.INFO):
         reply = api.predict({"instances": [GOOD_ROW]}, headers={"X-Request-ID": "req-500"})
     assert_error(reply, 500, "internal_error")

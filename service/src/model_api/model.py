@@ -48,17 +48,43 @@ class LogisticModel:
 
     def predict(self, instances: list[list[float]]) -> list[float]:
         """Probability of the positive class for each instance (already validated)."""
-        weights, bias, exp, mul = self.weights, self.bias, math.exp, operator.mul
+        weights, bias, mul = self.weights, self.bias, operator.mul
+        return [_probability(bias + sum(map(mul, weights, row))) for row in instances]
+
+    def predict_checked(self, instances: list[object], limit: float) -> list[float] | None:
+        """predict() for rows that are each a list of exactly n_features numbers (int or float,
+        never bool) within [-limit, limit] whose weighted sum is finite; None as soon as one row
+        is not, so that the caller validates the input itself and names the problem.
+
+        The checks run in C (map, sum, min, max) rather than one Python step per number: the
+        request's hot path. A string, null, array or object in a row makes the multiplication
+        raise TypeError, an int beyond float range OverflowError; NaN and infinities make the
+        weighted sum non-finite (0 * inf is NaN).
+        """
+        weights, bias, mul, n = self.weights, self.bias, operator.mul, len(self.weights)
         out = []
         for row in instances:
-            z = bias + sum(map(mul, weights, row))  # rows are validated to the right length
-            # Numerically stable sigmoid: exp() never overflows.
-            if z >= 0:
-                out.append(1.0 / (1.0 + exp(-z)))
-            else:
-                e = exp(z)
-                out.append(e / (1.0 + e))
+            if type(row) is not list or len(row) != n or bool in map(type, row):
+                return None
+            try:
+                z = bias + sum(map(mul, weights, row))
+            except (TypeError, OverflowError):
+                return None
+            if not (-_INF < z < _INF and -limit <= min(row) and max(row) <= limit):
+                return None
+            out.append(_probability(z))
         return out
+
+
+_INF = math.inf
+
+
+def _probability(z: float) -> float:
+    """The logistic function, numerically stable: exp() never overflows."""
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
 
 
 def load_packaged_model(resource: str = "model.json") -> LogisticModel:

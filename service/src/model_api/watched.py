@@ -86,6 +86,18 @@ class ApiKeyStore:
         log.info("API keys reloaded", extra={"fields": {"path": self.path, "keys": len(keys)}})
         return True
 
+    def accepts(self, authorization: str | None) -> bool:
+        """True for an Authorization header of the exact form 'Bearer <valid key>'.
+
+        The request's fast path: False does not mean the header is wrong, only that the
+        service's full parse (app._authenticate) decides and names the problem.
+        """
+        return (
+            authorization is not None
+            and authorization[:7] == "Bearer "
+            and self.is_valid(authorization[7:].strip().encode("utf-8", "surrogatepass"))
+        )
+
     def is_valid(self, token: bytes) -> bool:
         """Constant-time comparison against every key (no early exit on a match)."""
         ok = False
