@@ -27,6 +27,7 @@ from model_api.app import (
     _validate,
 )
 from model_api.config import Config
+from model_api.logs import AccessLog, iso_timestamp
 from model_api.model import LogisticModel, load_packaged_model
 from model_api.watched import ApiKeyStore
 
@@ -294,3 +295,38 @@ def test_bodies_json_loads_accepts_are_still_accepted(api: SyncApi, encoding: st
     reply = api.predict(data=data, headers={"Content-Type": "application/json"})
     assert reply.status == 200
     assert math.isclose(json.loads(reply.body)["predictions"][0], MODEL.predict([GOOD_ROW])[0])
+
+
+@FAST
+@given(
+    start=st.floats(min_value=1.7e9, max_value=2.1e9),
+    steps=st.lists(st.floats(min_value=0.0, max_value=0.7), min_size=1, max_size=20),
+    seconds=st.floats(min_value=0.0, max_value=100.0),
+    status=st.sampled_from([200, 401, 404, 413, 500]),
+    path=st.text(max_size=12),
+)
+def test_access_lines_are_the_application_log_shape(start, steps, seconds, status, path) -> None:
+    """The access log's printf-style line: valid JSON, the timestamp iso_timestamp writes, the
+    duration in milliseconds to the microsecond, across second boundaries."""
+    entries, t = [], start
+    for step in steps:
+        t += step
+        entries.append(
+            (t, "rid", "POST", json.dumps(path), '"/v1/predict"', status, seconds, "::1", "")
+        )
+    lines = AccessLog()._format(entries)
+    assert len(lines) == len(entries)
+    for line, entry in zip(lines, entries, strict=True):
+        assert json.loads(line) == {
+            "ts": iso_timestamp(entry[0]),
+            "level": "INFO",
+            "logger": "model_api.access",
+            "message": "request",
+            "request_id": "rid",
+            "method": "POST",
+            "path": path,
+            "route": "/v1/predict",
+            "status": status,
+            "duration_ms": float(f"{seconds * 1000:.3f}"),
+            "remote": "::1",
+        }

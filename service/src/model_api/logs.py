@@ -45,6 +45,15 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
+# One access line (the members of JsonFormatter's lines, then the request's): printf-style, which
+# formats the numbers in C. path and route are JSON strings already; extra is "" or members.
+_ACCESS_LINE = (
+    '{"ts":"%s.%03dZ","level":"INFO","logger":"model_api.access","message":"request",'
+    '"request_id":"%s","method":"%s","path":%s,"route":%s,"status":%d,"duration_ms":%.3f,'
+    '"remote":"%s"%s}'
+)
+
+
 class AccessLog:
     """Buffered JSON access log lines (same shape as the application's log lines).
 
@@ -90,24 +99,27 @@ class AccessLog:
     def _format(self, entries: list[tuple]) -> list[str]:
         lines = []
         append = lines.append
-        second, prefix = -1, ""
-        # The members after the request id repeat across requests: built once per batch each.
-        tails: dict[tuple, str] = {}
+        line = _ACCESS_LINE
+        second, next_second, prefix = -1.0, -1.0, ""
         for t, request_id, method, path_json, route_json, status, seconds, remote, extra in entries:
-            if int(t) != second:
-                second = int(t)
+            if not second <= t < next_second:  # the formatted second is cached, as iso_timestamp's
+                second = t // 1
+                next_second = second + 1
                 prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            key = (method, path_json, route_json, status)
-            tail = tails.get(key)
-            if tail is None:
-                tail = tails[key] = (
-                    f'","method":"{method}","path":{path_json},"route":{route_json},'
-                    f'"status":{status},"duration_ms":'
-                )
             append(
-                f'{{"ts":"{prefix}.{int((t - second) * 1000):03d}Z","level":"INFO",'
-                f'"logger":"model_api.access","message":"request","request_id":"{request_id}'
-                f'{tail}{seconds * 1000:.3f},"remote":"{remote}"{extra}}}'
+                line
+                % (
+                    prefix,
+                    (t - second) * 1000,  # %03d truncates: the milliseconds, as iso_timestamp
+                    request_id,
+                    method,
+                    path_json,
+                    route_json,
+                    status,
+                    seconds * 1000,
+                    remote,
+                    extra,
+                )
             )
         return lines
 
