@@ -1,6 +1,6 @@
 """Profile a benchmark server under the benchmark's load: py-spy samples it while wrk loads it.
 
-    .venv/bin/python bench/profile.py [full|bare|fastapi] [--seconds 10] [--loop uvloop]
+    .venv/bin/python bench/profile.py [full|bare|bare-tuned|fastapi] [--seconds 10] [--loop uvloop]
 
 Starts the server as bench/run.py does (CPU 0, wrk on CPU 1, the same body and key), records
 with py-spy (bench/requirements.txt) in its raw "collapsed stacks" format, and prints the
@@ -40,7 +40,7 @@ def group(frame: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("server", nargs="?", default="full", choices=("full", "bare", "fastapi"))
+    parser.add_argument("server", nargs="?", default="full", choices=bench.SERVERS)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")

@@ -502,7 +502,10 @@ def make_predict(app: web.Application) -> Handler:
     The hot path: the instrumentation's steps (instrumented()) are written into this one
     coroutine rather than wrapped around it, so a prediction awaits no nested coroutines
     when its body has arrived with its headers (the usual case). REQUEST_ID_KEY is not set
-    on these requests: nothing here reads it.
+    on these requests: nothing here reads it. The usual request takes fast paths (the key
+    check, the buffered body, the UTF-8 parse, the checked prediction, the answer's bytes);
+    each hands anything unusual to the step-by-step code (docs/service.md, "Where the time
+    goes"; service/tests/test_model_api_fast_paths.py holds them to it).
     """
     config = app[CONFIG_KEY]
     state = app[STATE_KEY]
