@@ -4,14 +4,18 @@ Also a tuned bare app (bare_app.py tuned), reported without a target: the bare a
 body read, the JSON parse and the answer the way the service does.
 
 One run, one machine, one load generator, one request body. Each server is a single process
-pinned to CPU 0 and the load generator to CPU 1 (when taskset and two CPUs exist). Prints req/s,
-p50 and p99 for each, the ratios, then the full service's p99 at half its peak rate (paced load).
+pinned to CPU 0 and the load generator to CPU 1 (when taskset and two CPUs exist). The servers
+are loaded in turn, round after round (--rounds, --duration seconds each), each round on a
+freshly started process after a warm-up; each server's figure is its median round. Prints
+req/s, p50 and p99 for each (and every round's req/s), the ratios, then the full service's p99
+at half its peak rate (paced load, twice as long as a round).
+
 Every server runs on the same event loop (--loop, uvloop by default, as uvicorn[standard] does);
 the aiohttp servers use aiohttp's llhttp parser, FastAPI uvicorn's httptools: the servers report
 what they run on and the run stops if an aiohttp server differs from the service.
 
-Usage: .venv/bin/python bench/run.py [--duration 10] [--connections 32] [--loop uvloop]
-                                     [--runs 1] [--json out.json]
+Usage: .venv/bin/python bench/run.py [--rounds 3] [--duration 5] [--connections 32]
+                                     [--loop uvloop] [--runs 1] [--json out.json]
 Timings are reported, never asserted: the machine may be shared and the numbers noisy; the load
 average is printed before and after (a quiet 2-core machine shows well under 1).
 """
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -253,12 +258,21 @@ def load(port: int, duration: float, connections: int, workdir: Path, rate: floa
     return asyncio.run(_closed_loop(port, duration, connections))
 
 
+def median(found: list[Result]) -> Result:
+    """The round with the median req/s (the lower middle one for an even count)."""
+    return sorted(found, key=lambda r: r.rps)[(len(found) - 1) // 2]
+
+
 def one_run(args: argparse.Namespace) -> dict:
-    results: dict[str, Result] = {}
+    """Load every server in turn, round after round, each round on a freshly started process;
+    each server's figure is its median round (by req/s). A slow drift of the machine, one bad
+    slice or one process's luck (its memory layout, its hash seed) moves no ratio on its own."""
+    rounds: dict[str, list[Result]] = {name: [] for name in SERVERS}
     servers: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="model-api-bench-") as tmp:
         workdir = Path(tmp)
-        for name in SERVERS:
+
+        def session(name: str, job: Callable[[subprocess.Popen, int], Result]) -> Result:
             port = free_port()
             proc = start_server(name, port, workdir, args.loop)
             try:
@@ -268,27 +282,38 @@ def one_run(args: argparse.Namespace) -> dict:
                         f"unfair run: full {servers['full']} but {name} {servers[name]}"
                     )
                 load(port, args.warmup, args.connections, workdir)
-                result = measured(proc, port, args.duration, args.connections, workdir)
-                result.name = name
-                results[name] = result
-                if name == "full":
-                    half = result.rps / 2
-                    paced = measured(
-                        proc, port, args.duration, args.connections, workdir, rate=half
-                    )
-                    paced.name = "full@half-peak"
+                result = job(proc, port)
             finally:
                 stop_server(proc)
+            result.name = name
+            return result
+
+        def peak(proc: subprocess.Popen, port: int) -> Result:
+            return measured(proc, port, args.duration, args.connections, workdir)
+
+        for _ in range(args.rounds):
+            for name in SERVERS:
+                rounds[name].append(session(name, peak))
+        results = {name: median(found) for name, found in rounds.items()}
+        half = results["full"].rps / 2
+
+        def paced_load(proc: subprocess.Popen, port: int) -> Result:
+            return measured(proc, port, args.duration * 2, args.connections, workdir, rate=half)
+
+        paced = session("full", paced_load)
+        paced.name = "full@half-peak"
     for name, what in servers.items():
-        print(f"  {name:<8} {what}")
+        print(f"  {name:<10} {what}")
     print(
         f"\n{'server':<16}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}"
-        f"{'cpu':>7}{'us/req':>8}"
+        f"{'cpu':>7}{'us/req':>8}   req/s of each round"
     )
     for result in (*results.values(), paced):
+        each = " ".join(f"{r.rps:.0f}" for r in rounds.get(result.name, []))
         print(
             f"{result.name:<16}{result.rps:>10.0f}{result.p50_ms:>10.2f}"
-            f"{result.p99_ms:>10.2f}{result.errors:>8}{result.cpu:>7.2f}{result.us_per_request:>8.1f}"
+            f"{result.p99_ms:>10.2f}{result.errors:>8}{result.cpu:>7.2f}"
+            f"{result.us_per_request:>8.1f}   {each}"
         )
     print(
         "(cpu: the server's share of its core during the run; under ~0.95 something else, "
@@ -328,6 +353,7 @@ def one_run(args: argparse.Namespace) -> dict:
     return {
         "servers": servers,
         "results": [asdict(r) for r in (*results.values(), paced)],
+        "rounds": {name: [asdict(r) for r in found] for name, found in rounds.items()},
         "ratios": {**{k: v for k, (v, _) in checks.items()}, "full_vs_bare_tuned": full_vs_tuned},
         "missed": missed,
     }
@@ -335,7 +361,10 @@ def one_run(args: argparse.Namespace) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0)
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="each server loaded this many times, in turn"
+    )
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
