@@ -266,7 +266,7 @@ def median(found: list[Result]) -> Result:
 def one_run(args: argparse.Namespace) -> dict:
     """Load every server in turn, round after round, each round on a freshly started process;
     each server's figure is its median round (by req/s). A slow drift of the machine, one bad
-    slice or one process's luck (its memory layout, its hash seed) moves no ratio on its own."""
+    slice or one process's luck (not isolated: memory layout, hash seed) moves no ratio alone."""
     rounds: dict[str, list[Result]] = {name: [] for name in SERVERS}
     servers: dict[str, str] = {}
     with tempfile.TemporaryDirectory(prefix="model-api-bench-") as tmp:
